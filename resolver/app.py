@@ -1,0 +1,126 @@
+"""Composition root: config -> objects; starts listeners, the zone watcher and services.
+
+This is the only module that knows every part. Startup problems are fatal with a clear
+message (:class:`StartupError`); after startup, problems are logged and the last good state
+keeps serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from resolver.authority.stage import AuthorityStage
+from resolver.config.schema import ServerConfig, parse_hostport
+from resolver.errors import ResolverError
+from resolver.fastpath import AnswerTable
+from resolver.handler import QueryHandler, RecursionAcl
+from resolver.pipeline import Guard, Pipeline, Stage
+from resolver.runtime import Runtime
+from resolver.transport.tcp import TcpLimits, start_tcp
+from resolver.transport.udp import start_udp
+
+log = logging.getLogger("resolver.app")
+
+ZONE_POLL_SECONDS = 1.0
+
+
+class StartupError(ResolverError):
+    """The server cannot start; the message says why."""
+
+
+class App:
+    """One server process: its runtime, pipeline, listeners and background services."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.runtime = Runtime(Path(config.zones))
+        self.table = AnswerTable()
+        self.runtime.on_swap(lambda _snapshot: self.table.clear())
+        self.acl = RecursionAcl(config.recursion, config.allow_recursion)
+        self.stages: list[Stage] = [Guard(), AuthorityStage(lambda: self.runtime.snapshot)]
+        self.pipeline = Pipeline(self.stages)
+        self.handler = QueryHandler(self.pipeline, self.acl, self.table)
+        self.tcp_limits = TcpLimits(config.tcp_idle_timeout, config.tcp_max_connections)
+        self.listeners: list[str] = []
+        self._closers: list[Callable[[], Awaitable[None] | None]] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self.stopped = asyncio.Event()
+
+    async def start(self) -> None:
+        problems = self.runtime.load_zones()
+        if problems:
+            raise StartupError("invalid zone files:\n" + "\n".join(str(p) for p in problems))
+        for zone in self.runtime.snapshot.zones:
+            log.info("zone %s loaded from %s (serial %s)", zone.origin, zone.source, zone.serial)
+        self.pipeline.stages = tuple(self.stages)
+        await self._listen()
+        self._tasks.append(asyncio.create_task(self._watch_zones()))
+
+    async def _listen(self) -> None:
+        reuse_port = self.config.workers > 1
+        for address in self.config.listen:
+            host, port = parse_hostport(address, "listen")
+            try:
+                udp = await start_udp(self.handler, host, port, reuse_port)
+                self._closers.append(udp.close)
+                tcp = await start_tcp(self.handler, host, port, self.tcp_limits, reuse_port)
+            except OSError as exc:
+                await self.close()
+                raise StartupError(f"cannot listen on {address}: {exc.strerror or exc}") from None
+            self._closers.append(tcp.close)
+            bound = udp.get_extra_info("sockname")
+            label = f"[{bound[0]}]:{bound[1]}" if ":" in bound[0] else f"{bound[0]}:{bound[1]}"
+            self.listeners.append(label)
+            log.info("listening on %s (udp, tcp)", label)
+
+    async def _watch_zones(self) -> None:
+        while True:
+            await asyncio.sleep(ZONE_POLL_SECONDS)
+            await self.reload_zones()
+
+    async def reload_zones(self) -> None:
+        try:
+            await self.runtime.refresh_zones_async()
+        except Exception:
+            log.exception("zone reload failed; the last good zones keep serving")
+
+    async def reload(self) -> None:
+        """SIGHUP and ``POST /reload``: look at every file again now."""
+        log.info("reload requested")
+        await self.reload_zones()
+
+    def add_closer(self, closer: Callable[[], Awaitable[None] | None]) -> None:
+        self._closers.append(closer)
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for closer in reversed(self._closers):
+            result = closer()
+            if result is not None:
+                with contextlib.suppress(Exception):
+                    await result
+        self._closers.clear()
+
+
+async def serve(config: ServerConfig) -> int:
+    app = App(config)
+    try:
+        await app.start()
+    except ResolverError as exc:
+        log.error("%s", exc)
+        return 2
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, app.stopped.set)
+    loop.add_signal_handler(signal.SIGINT, app.stopped.set)
+    loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(app.reload()))
+    log.info("ready: %d zones", len(app.runtime.snapshot.zones))
+    await app.stopped.wait()
+    log.info("stopping")
+    await app.close()
+    return 0
