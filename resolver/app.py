@@ -20,6 +20,8 @@ from resolver.errors import ResolverError
 from resolver.fastpath import AnswerTable
 from resolver.handler import QueryHandler, RecursionAcl
 from resolver.pipeline import Guard, Pipeline, Stage
+from resolver.routing.fastpath import RoutedTable
+from resolver.routing.service import RoutingService
 from resolver.runtime import Runtime
 from resolver.transport.tcp import TcpLimits, start_tcp
 from resolver.transport.udp import start_udp
@@ -45,21 +47,63 @@ class App:
         self.stages: list[Stage] = [Guard(), AuthorityStage(lambda: self.runtime.snapshot)]
         self.pipeline = Pipeline(self.stages)
         self.handler = QueryHandler(self.pipeline, self.acl, self.table)
+        self.routing = RoutingService(self.runtime, config.policies, config.geoip_db)
+        self.handler.routed = RoutedTable(lambda: self.runtime.snapshot)
+        self.runtime.on_swap(self.handler.routed.clear)
         self.tcp_limits = TcpLimits(config.tcp_idle_timeout, config.tcp_max_connections)
         self.listeners: list[str] = []
+        self.udp: list[asyncio.DatagramTransport] = []  # /metrics reads their fast-path hits
         self._closers: list[Callable[[], Awaitable[None] | None]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self.stopped = asyncio.Event()
 
     async def start(self) -> None:
+        if not Path(self.config.zones).is_dir():
+            log.warning("zones folder %s does not exist: no zones are served until it does",
+                        self.config.zones)
         problems = self.runtime.load_zones()
         if problems:
             raise StartupError("invalid zone files:\n" + "\n".join(str(p) for p in problems))
         for zone in self.runtime.snapshot.zones:
             log.info("zone %s loaded from %s (serial %s)", zone.origin, zone.source, zone.serial)
+        problems = await self.routing.start()  # policies, first round of health checks
+        if problems:
+            raise StartupError("invalid policy files:\n" + "\n".join(str(p) for p in problems))
+        self._closers.append(self.routing.close)
+        if self.config.recursion:
+            self._start_recursion()
         self.pipeline.stages = tuple(self.stages)
         await self._listen()
+        await self._start_admin()
         self._tasks.append(asyncio.create_task(self._watch_zones()))
+
+    async def _start_admin(self) -> None:
+        """The admin API, after DNS and apart from it: if it cannot start (a non-loopback
+        address without a token, a port taken), that is logged and DNS serves on."""
+        if not self.config.admin:
+            return
+        from resolver.admin.app import start_admin
+
+        try:
+            runner = await start_admin(self)
+        except (ResolverError, OSError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            log.error("admin API not started on %s: %s", self.config.admin, reason)
+            return
+        self._closers.append(runner.cleanup)
+
+    def _start_recursion(self) -> None:
+        from resolver.recursion.stage import build_recursion
+        from resolver.recursion.wirecache import RecentAnswers
+
+        stage = build_recursion(self.config)
+        self.stages.append(stage)
+        self._closers.append(stage.close)
+        recent = RecentAnswers()
+        self.handler.recent = recent
+        self.runtime.on_swap(lambda _snapshot: recent.clear())
+        log.info("recursion on for %s, from %s%s", ", ".join(self.config.allow_recursion),
+                 stage.ctx.hints.source, " and forwarders" if self.config.forward else "")
 
     async def _listen(self) -> None:
         reuse_port = self.config.workers > 1
@@ -68,6 +112,8 @@ class App:
             try:
                 udp = await start_udp(self.handler, host, port, reuse_port)
                 self._closers.append(udp.close)
+                self.udp.append(udp)
+                port = udp.get_extra_info("sockname")[1]  # port 0: TCP on the same port
                 tcp = await start_tcp(self.handler, host, port, self.tcp_limits, reuse_port)
             except OSError as exc:
                 await self.close()
@@ -83,16 +129,20 @@ class App:
             await asyncio.sleep(ZONE_POLL_SECONDS)
             await self.reload_zones()
 
-    async def reload_zones(self) -> None:
+    async def reload_zones(self, force: bool = False) -> None:
         try:
-            await self.runtime.refresh_zones_async()
+            await self.runtime.refresh_zones_async(force)
         except Exception:
             log.exception("zone reload failed; the last good zones keep serving")
 
     async def reload(self) -> None:
         """SIGHUP and ``POST /reload``: look at every file again now."""
         log.info("reload requested")
-        await self.reload_zones()
+        await self.reload_zones(force=True)
+        try:
+            await self.routing.refresh(force=True)
+        except Exception:
+            log.exception("policy reload failed; the last good policies keep serving")
 
     def add_closer(self, closer: Callable[[], Awaitable[None] | None]) -> None:
         self._closers.append(closer)
@@ -110,15 +160,21 @@ class App:
 
 async def serve(config: ServerConfig) -> int:
     app = App(config)
+    # Signals are ours before the first socket is bound: a SIGTERM while starting stops the
+    # server cleanly once started, and a SIGHUP then is not fatal (nothing to reload yet).
+    loop = asyncio.get_running_loop()
+    started = False
+    loop.add_signal_handler(signal.SIGTERM, app.stopped.set)
+    loop.add_signal_handler(signal.SIGINT, app.stopped.set)
+    loop.add_signal_handler(
+        signal.SIGHUP, lambda: started and asyncio.ensure_future(app.reload())
+    )
     try:
         await app.start()
     except ResolverError as exc:
         log.error("%s", exc)
         return 2
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, app.stopped.set)
-    loop.add_signal_handler(signal.SIGINT, app.stopped.set)
-    loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(app.reload()))
+    started = True
     log.info("ready: %d zones", len(app.runtime.snapshot.zones))
     await app.stopped.wait()
     log.info("stopping")

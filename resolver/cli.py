@@ -28,11 +28,15 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--admin", metavar="ADDR:PORT")
     serve.add_argument("--workers", type=int)
     serve.add_argument("--no-recursion", dest="recursion", action="store_const", const=False)
+    serve.add_argument("--recursion", dest="recursion", action="store_const", const=True,
+                       help="recurse even if the config file says not to")
     serve.add_argument("--allow-recursion", action="append", metavar="CIDR")
     serve.add_argument("--root-hints", metavar="FILE")
     serve.add_argument("--forward", action="append", metavar="ZONE=ADDR[:PORT]")
     serve.add_argument("--state-dir", metavar="DIR")
     serve.add_argument("--log-level", metavar="LEVEL")
+    serve.add_argument("--tcp-idle-timeout", type=float, metavar="SECONDS")
+    serve.add_argument("--tcp-max-connections", type=int, metavar="N")
 
     check = commands.add_parser("check", help="validate config, zones and policies")
     _common(check)
@@ -43,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("--client", required=True, metavar="IP")
     explain.add_argument("--ecs", metavar="SUBNET")
     explain.add_argument("--down", action="append", default=[], metavar="MEMBER")
+    explain.add_argument("--no-checks", action="store_true",
+                         help="do not probe backends; members count as up")
     _common(explain)
     return parser
 
@@ -56,7 +62,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 _FLAG_KEYS = (
     "listen", "zones", "policies", "admin", "workers", "recursion", "allow_recursion",
-    "root_hints", "forward", "geoip_db", "state_dir", "log_level",
+    "root_hints", "forward", "geoip_db", "state_dir", "log_level", "tcp_idle_timeout",
+    "tcp_max_connections",
 )
 
 
@@ -82,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = config_from_args(args)
     except ConfigError as exc:
+        if args.command == "check":  # a problem like any other: FILE:LINE: message
+            print(exc)
+            return 1
         print(f"resolver: {exc}", file=sys.stderr)
         return 2 if args.command == "serve" else 1
     if args.command == "serve":

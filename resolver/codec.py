@@ -20,6 +20,7 @@ import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 import dns.renderer
+import dns.rrset
 
 from resolver.model import Answer, Client, ClientSubnet, Edns, Query
 
@@ -59,7 +60,7 @@ def decode(data: bytes, client: Client, recursion_allowed: bool) -> Query:
     opcode = (flags >> 11) & 0xF
     try:
         message = dns.message.from_wire(data, ignore_trailing=False, one_rr_per_rrset=True)
-    except (dns.exception.DNSException, ValueError, IndexError, struct.error) as exc:
+    except Exception as exc:  # any failure to parse untrusted bytes is the sender's error
         if opcode != dns.opcode.QUERY:
             raise Undecodable(error_reply(data, dns.rcode.NOTIMP), "unknown opcode") from None
         raise Undecodable(error_reply(data, dns.rcode.FORMERR), f"malformed: {exc}") from None
@@ -160,6 +161,25 @@ def _reply_options(query: Query, answer: Answer) -> list[dns.edns.Option]:
     return options
 
 
+def _split_glue(answer: Answer) -> tuple[list[dns.rrset.RRset], list[dns.rrset.RRset]]:
+    """The additional section as (must fit, may be left out).
+
+    In a referral (an authority answer with NS in the authority section) the addresses of name
+    servers below the cut are in-domain glue: RFC 9471 says they all go in or TC is set.
+    Everything else in the additional section is optional (RFC 2181 §9).
+    """
+    if answer.stage != "authority" or not answer.additional:
+        return [], list(answer.additional)
+    cuts = [r.name for r in answer.authority if r.rdtype == dns.rdatatype.NS]
+    if not cuts:
+        return [], list(answer.additional)
+    required, optional = [], []
+    for rrset in answer.additional:
+        glue = any(rrset.name.is_subdomain(cut) for cut in cuts)
+        (required if glue else optional).append(rrset)
+    return required, optional
+
+
 def _render(
     query: Query,
     answer: Answer,
@@ -173,15 +193,20 @@ def _render(
     renderer.add_question(query.qname, query.qtype, query.qclass)
     if opt_size:
         renderer.reserve(opt_size)
+    # Records go out in the order they were given (zone file order, as NSD and Knot do), not
+    # shuffled as dnspython would: the fast path replays these bytes, so they must not vary.
     for rrset in answer.answer:
-        renderer.add_rrset(dns.renderer.ANSWER, rrset)
+        renderer.add_rrset(dns.renderer.ANSWER, rrset, want_shuffle=False)
     for rrset in answer.authority:
-        renderer.add_rrset(dns.renderer.AUTHORITY, rrset)
-    for rrset in answer.additional:
+        renderer.add_rrset(dns.renderer.AUTHORITY, rrset, want_shuffle=False)
+    required, optional = _split_glue(answer)
+    for rrset in required:
+        renderer.add_rrset(dns.renderer.ADDITIONAL, rrset, want_shuffle=False)  # TooBig: TC
+    for rrset in optional:
         try:
-            renderer.add_rrset(dns.renderer.ADDITIONAL, rrset)
+            renderer.add_rrset(dns.renderer.ADDITIONAL, rrset, want_shuffle=False)
         except dns.exception.TooBig:
-            break  # additional data is optional (RFC 2181 §9): drop the rest, no TC
+            continue  # additional data is optional (RFC 2181 §9): leave it out, no TC
     if opt_size:
         renderer.release_reserved()
         edns = query.edns

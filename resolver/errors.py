@@ -28,3 +28,14 @@ class ZoneError(ConfigError):
 
 class FormError(ResolverError):
     """A packet that cannot be understood; answered with FORMERR when a header is readable."""
+
+
+class InputError(ResolverError):
+    """Bad input to an admin API call: what is wrong, the JSON path of the field at fault
+    (``changes[2].records[0]``; None when no one field is), and the HTTP status to answer."""
+
+    def __init__(self, message: str, field: str | None = None, status: int = 400) -> None:
+        self.message = message
+        self.field = field
+        self.status = status
+        super().__init__(message)

@@ -1,14 +1,17 @@
 """Replay prebuilt wire answers for questions seen before, without parsing or building.
 
-The key is the question as it arrives, lowercased (name, type, class), plus the request's
-shape: header flags, transport, EDNS presence, clamped UDP size and DO bit, and whether the
-client may recurse (RA). A hit costs a header scan, a dict lookup and one bytes join: the
-reply is the stored bytes with the client's ID and the client's question (its letter case)
-spliced in. Only answers marked ``cacheable`` are stored (static authoritative data); the
-table is dropped whole when the snapshot it was built from is replaced.
+Two levels (see :class:`AnswerTable`). First the request exactly as it arrives, less its ID:
+a hit is a dict lookup and the stored reply with the client's ID in front. Then the question
+lowercased (name, type, class) plus the request's shape: header flags, transport, EDNS
+presence, clamped UDP size and DO bit, and whether the client may recurse (RA); a hit there is
+the stored bytes with the client's ID and the client's question (its letter case) spliced in.
+Only answers marked ``cacheable`` are stored (static authoritative data), by the slow path
+the first time it answers a question; the table is dropped whole when the snapshot it was
+built from is replaced.
 
 Requests the table cannot key exactly (ECS, EDNS version > 0, odd counts, compression in the
-question) return ``None`` from :func:`request_key` and take the slow path.
+question, EDNS options the slow path would parse and might reject) return ``None`` from
+:func:`request_key` and take the slow path.
 """
 
 from __future__ import annotations
@@ -17,6 +20,12 @@ from resolver.codec import MIN_UDP_PAYLOAD, OUR_UDP_PAYLOAD
 
 _OPT = 41
 _ECS = 8
+_COOKIE = 10
+# Options whose content the slow path parses and may reject (FORMERR): a request carrying one
+# is not keyed, so a malformed one cannot be answered from the table. ECS is among them
+# because the answer may depend on the client subnet.
+_PARSED_OPTIONS = frozenset({_ECS, 15, 18, 22, 23, 24, 25})  # ECS, EDE, report channel, ...
+_COOKIE_SIZES = frozenset({8, *range(16, 41)})  # client cookie, or client + server (RFC 7873)
 
 
 def request_key(data: bytes, tcp: bool, recursion_allowed: bool) -> tuple[bytes, int] | None:
@@ -32,6 +41,7 @@ def request_key(data: bytes, tcp: bool, recursion_allowed: bool) -> tuple[bytes,
         if length > 63:
             return None
         pos += length + 1
+    name_end = pos
     end = pos + 5
     if end > size:
         return None
@@ -56,9 +66,12 @@ def request_key(data: bytes, tcp: bool, recursion_allowed: bool) -> tuple[bytes,
             if pos + 4 > opt_end:
                 return None
             code = data[pos] << 8 | data[pos + 1]
-            if code == _ECS:
-                return None  # the answer may depend on the client subnet
-            pos += 4 + (data[pos + 2] << 8 | data[pos + 3])
+            option_length = data[pos + 2] << 8 | data[pos + 3]
+            if code in _PARSED_OPTIONS:
+                return None
+            if code == _COOKIE and option_length not in _COOKIE_SIZES:
+                return None
+            pos += 4 + option_length
         if pos != opt_end:
             return None
         payload = data[end + 3] << 8 | data[end + 4]
@@ -68,34 +81,63 @@ def request_key(data: bytes, tcp: bool, recursion_allowed: bool) -> tuple[bytes,
     else:
         return None
     shape += b"R" if recursion_allowed else b"-"
-    return data[12:end].lower() + data[2:4] + shape, end
+    # Only the name is case-folded: type and class bytes are numbers (0x43 is not 0x63).
+    return data[12:name_end].lower() + data[name_end:end] + data[2:4] + shape, end
 
 
 class AnswerTable:
-    """Wire answers by request key, for one snapshot generation, bounded in size."""
+    """Wire answers for one snapshot generation, at two levels, each bounded in size.
 
-    __slots__ = ("_table", "limit", "hits", "misses")
+    ``exact[tcp << 1 | recursion_allowed]`` maps a request without its ID to the reply without
+    its ID. It holds requests the slow path answered whose name was all lowercase (most traffic
+    is: stubs, forwarders, dnsperf), so a hit is one slice, one dict lookup and one join, and
+    the bytes are those the slow path built for that very request. Transports may read these
+    dicts directly: they are cleared in place, never replaced.
+
+    The folded level, keyed by :func:`request_key`, answers every letter case of a question
+    (0x20-randomised resolvers) and every equivalent request shape, patched with the ID and
+    the client's question.
+    """
+
+    __slots__ = ("exact", "_folded", "limit", "hits", "misses")
 
     def __init__(self, limit: int = 200_000) -> None:
-        self._table: dict[bytes, bytes] = {}
+        self.exact: tuple[dict[bytes, bytes], ...] = ({}, {}, {}, {})
+        self._folded: dict[bytes, bytes] = {}
         self.limit = limit
         self.hits = 0
         self.misses = 0
 
     def answer(self, data: bytes, key: bytes, question_end: int) -> bytes | None:
-        wire = self._table.get(key)
+        """The folded level: the stored reply with the client's ID and question."""
+        wire = self._folded.get(key)
         if wire is None:
             self.misses += 1
             return None
         self.hits += 1
         return data[:2] + wire[2:12] + data[12:question_end] + wire[question_end:]
 
-    def store(self, key: bytes, wire: bytes) -> None:
-        if len(self._table) < self.limit:
-            self._table[key] = wire
+    def store(self, key: bytes, wire: bytes, request: bytes = b"", question_end: int = 0,
+              index: int = 0) -> None:
+        """Remember ``wire`` under ``key``, and under ``request`` itself (in ``exact[index]``)
+        when its name is lowercase. A full level is emptied rather than frozen, so a flood of
+        one-off names cannot keep new questions out until the next snapshot."""
+        _bounded_put(self._folded, key, wire, self.limit)
+        if request:
+            name = request[12 : question_end - 4]  # the name only: type, class are numbers
+            if name == name.lower():
+                _bounded_put(self.exact[index], request[2:], wire[2:], self.limit)
 
     def clear(self) -> None:
-        self._table.clear()
+        self._folded.clear()
+        for level in self.exact:
+            level.clear()
 
     def __len__(self) -> int:
-        return len(self._table)
+        return len(self._folded)
+
+
+def _bounded_put(table: dict[bytes, bytes], key: bytes, value: bytes, limit: int) -> None:
+    if len(table) >= limit:
+        table.clear()
+    table[key] = value

@@ -9,15 +9,24 @@ from __future__ import annotations
 import ipaddress
 import logging
 from collections.abc import Awaitable, Iterable
+from typing import Protocol
 
 from resolver import codec
 from resolver.fastpath import AnswerTable, request_key
 from resolver.model import Answer, Client, Query
 from resolver.pipeline import Pipeline
+from resolver.routing.fastpath import RoutedTable
 
 log = logging.getLogger("resolver.handler")
 
 Reply = bytes | None | Awaitable[bytes | None]
+MAX_COUNTED = 4096  # (type, rcode, stage) counters kept for /metrics; bounded against junk
+
+
+class RecentTable(Protocol):
+    def answer(self, data: bytes, key: bytes, question_end: int) -> bytes | None: ...
+
+    def offer(self, key: bytes, wire: bytes, answer: Answer) -> None: ...
 
 
 class RecursionAcl:
@@ -28,7 +37,14 @@ class RecursionAcl:
         self.networks = tuple(ipaddress.ip_network(n, strict=False) for n in networks)
         self._memo: dict[str, bool] = {}
 
+    @property
+    def uniform(self) -> bool | None:
+        """The answer for every address when it does not depend on the address, else None."""
+        return None if self.enabled and self.networks else False
+
     def allows(self, address: str) -> bool:
+        if not self.enabled:
+            return False
         allowed = self._memo.get(address)
         if allowed is None:
             allowed = self.enabled and _in_networks(address, self.networks)
@@ -53,29 +69,58 @@ class QueryHandler:
         self.pipeline = pipeline
         self.acl = acl
         self.table = table
+        # (qtype, rcode, stage) -> queries answered by the pipeline; read by /metrics.
+        self.counts: dict[tuple[int, int, str], int] = {}
+        # Recursive answers replayed with TTLs patched (recursion/wirecache.py), when enabled.
+        self.recent: RecentTable | None = None
+        # Policy-routed names: a decision per query, replies prebuilt (routing/fastpath.py).
+        self.routed: RoutedTable | None = None
 
     def handle(self, data: bytes, address: str, port: int, transport: str) -> Reply:
+        tcp = transport == "tcp"
         allowed = self.acl.allows(address)
-        keyed = request_key(data, transport == "tcp", allowed)
+        index = tcp << 1 | allowed
+        tail = self.table.exact[index].get(data[2:])
+        if tail is not None:
+            self.table.hits += 1
+            return data[:2] + tail
+        keyed = request_key(data, tcp, allowed)
         if keyed is not None:
             reply = self.table.answer(data, keyed[0], keyed[1])
             if reply is not None:
                 return reply
+            if self.routed is not None:
+                reply = self.routed.answer(data, keyed[0], keyed[1], address, port, transport,
+                                           allowed)
+                if reply is not None:
+                    return reply
+            if self.recent is not None and allowed:
+                reply = self.recent.answer(data, keyed[0], keyed[1])
+                if reply is not None:
+                    return reply
         try:
             query = codec.decode(data, Client(address, port, transport), allowed)
         except codec.Undecodable as exc:
             return exc.reply
         answer = self.pipeline.run(query)
         if isinstance(answer, Answer):
-            return self._encode(query, answer, keyed)
-        return self._encode_later(query, answer, keyed)
+            return self._encode(query, answer, keyed, data, index)
+        return self._encode_later(query, answer, keyed, data, index)
 
     async def _encode_later(
-        self, query: Query, pending: Awaitable[Answer], keyed: tuple[bytes, int] | None
+        self, query: Query, pending: Awaitable[Answer], keyed: tuple[bytes, int] | None,
+        data: bytes, index: int,
     ) -> bytes | None:
-        return self._encode(query, await pending, keyed)
+        return self._encode(query, await pending, keyed, data, index)
 
-    def _encode(self, query: Query, answer: Answer, keyed: tuple[bytes, int] | None) -> bytes:
+    def _encode(
+        self, query: Query, answer: Answer, keyed: tuple[bytes, int] | None, data: bytes,
+        index: int,
+    ) -> bytes:
+        counts, key = self.counts, (query.qtype, answer.rcode, answer.stage)
+        if key not in counts and len(counts) >= MAX_COUNTED:
+            key = (0, answer.rcode, answer.stage)  # TYPE0: any other type, once full
+        counts[key] = counts.get(key, 0) + 1
         try:
             wire = codec.encode(query, answer)
         except Exception:
@@ -83,5 +128,7 @@ class QueryHandler:
                           query.qtype)
             return codec.encode(query, Answer(rcode=2, stage="encode"))
         if answer.cacheable and keyed is not None:
-            self.table.store(keyed[0], wire)
+            self.table.store(keyed[0], wire, data, keyed[1], index)
+        elif self.recent is not None and keyed is not None and answer.stage == "recursion":
+            self.recent.offer(keyed[0], wire, answer)
         return wire

@@ -32,6 +32,9 @@ from resolver.model import Answer, Query, refused, servfail
 log = logging.getLogger("resolver.pipeline")
 
 StageResult = Answer | None | Awaitable[Answer | None]
+# No stage took the query: REFUSED with Extended DNS Error 20 (Not Authoritative), as Knot
+# and NSD answer names outside their zones.
+NOT_AUTHORITATIVE = Answer(rcode=dns.rcode.REFUSED, ede=((20, ""),), stage="pipeline")
 
 
 class Stage(Protocol):
@@ -61,7 +64,7 @@ class Pipeline:
             if isinstance(result, Answer):
                 return result
             return self._finish(result, index, query)
-        return refused("pipeline")
+        return NOT_AUTHORITATIVE
 
     async def _finish(
         self, pending: Awaitable[Answer | None], index: int, query: Query
@@ -85,21 +88,18 @@ def _crashed(stage: Stage, query: Query) -> Answer:
 
 
 class Guard:
-    """First stage: what no later stage should see."""
+    """First stage: what no later stage should see. Verdicts follow Knot and NSD where they
+    agree: zone transfers are refused over TCP (no transfer ACL grants them) and not
+    implemented over UDP; classes other than IN and ANY name no zone here."""
 
     name = "guard"
-    _NOTIMP_TYPES = frozenset({253, 254})  # MAILB, MAILA
-    _TRANSFER_TYPES = frozenset({251, 252})  # IXFR, AXFR: no transfer ACL grants them
-    _FORMERR_TYPES = frozenset({41, 249, 250})  # OPT, TKEY, TSIG are not questions
+    _TRANSFER_TYPES = frozenset({251, 252})  # IXFR, AXFR
 
     def answer(self, query: Query) -> Answer | None:
-        qtype = query.qtype
-        if qtype in self._FORMERR_TYPES:
-            return Answer(rcode=dns.rcode.FORMERR, stage=self.name)
-        if qtype in self._TRANSFER_TYPES:
-            return refused(self.name)
-        if qtype in self._NOTIMP_TYPES:
+        if query.qtype in self._TRANSFER_TYPES:
+            if query.client.transport == "tcp":
+                return refused(self.name)
             return Answer(rcode=dns.rcode.NOTIMP, stage=self.name)
-        if query.qclass != 1:  # IN only; CH/HS/ANY name no zone here
+        if query.qclass != 1 and query.qclass != 255:  # IN, or ANY (answered with IN data)
             return refused(self.name)
         return None

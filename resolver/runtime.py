@@ -61,6 +61,9 @@ class Runtime:
         self._built: dict[str, tuple[ZoneData, object, Zone]] = {}
         self._listeners: list[Callable[[Snapshot], None]] = []
         self.started_at = time.time()
+        # Held by whoever reads or writes zone files (the watcher, the admin API), so that a
+        # reload never installs a parse older than an API write, nor the reverse.
+        self.files_lock = asyncio.Lock()
 
     # -- swapping -------------------------------------------------------------------------
     def on_swap(self, listener: Callable[[Snapshot], None]) -> None:
@@ -125,8 +128,10 @@ class Runtime:
         self._built = built
         return ZoneStore(zones)
 
-    def changed_files(self) -> tuple[list[str], list[Path]]:
-        """Cheap stat-only look at the folder: (paths removed, files to (re)load)."""
+    def changed_files(self, force: bool = False) -> tuple[list[str], list[Path]]:
+        """Cheap stat-only look at the folder: (paths removed, files to (re)load).
+        ``force``: every file is to be read again, changed or not (SIGHUP: an edit that
+        kept a file's size and modification time is not seen otherwise)."""
         if self.zones_dir is None:
             return [], []
         on_disk = {str(p): p for p in scan(self.zones_dir)}
@@ -134,9 +139,10 @@ class Runtime:
         to_load = []
         for path, p in on_disk.items():
             current = self._files.get(path)
-            if current is not None and _unchanged(current.fingerprint):
-                continue
-            if path in self._failed and _unchanged(self._failed[path]):
+            if not force and (
+                (current is not None and _unchanged(current.fingerprint))
+                or (path in self._failed and _unchanged(self._failed[path]))
+            ):
                 continue
             to_load.append(p)
         return removed, to_load
@@ -146,16 +152,18 @@ class Runtime:
         removed, to_load = self.changed_files()
         return self.apply_loaded(removed, [load_zone_file(p) for p in to_load])
 
-    async def refresh_zones_async(self) -> list[Problem]:
+    async def refresh_zones_async(self, force: bool = False) -> list[Problem]:
         """As :meth:`refresh_zones`, parsing in a thread so answers keep flowing."""
-        removed, to_load = self.changed_files()
+        removed, to_load = self.changed_files(force)
         if not removed and not to_load:
             return []
-        loop = asyncio.get_running_loop()
-        results = await asyncio.gather(
-            *(loop.run_in_executor(None, load_zone_file, p) for p in to_load)
-        )
-        return self.apply_loaded(removed, list(results))
+        async with self.files_lock:
+            removed, to_load = self.changed_files(force)  # again: an API write may be done
+            loop = asyncio.get_running_loop()
+            results = await asyncio.gather(
+                *(loop.run_in_executor(None, load_zone_file, p) for p in to_load)
+            )
+            return self.apply_loaded(removed, list(results))
 
     def apply_loaded(self, removed: list[str], results: list[LoadResult]) -> list[Problem]:
         """Swap in what loaded cleanly. A file that fails its checks keeps its last good
@@ -199,9 +207,21 @@ class Runtime:
                                f"zone {result.data.origin} is also defined in {path}")
         return None
 
-    def replace_zone_data(self, data: ZoneData) -> Snapshot:
-        """Serve already-checked data for one zone file (used by the admin API)."""
-        self._files[data.path] = _ZoneFile(data, fingerprint(data.files))
+    def rejected_files(self) -> list[str]:
+        """Zone files whose version on disk was rejected (their last good version serves)."""
+        return sorted(self._failed)
+
+    def zone_file(self, origin: dns.name.Name) -> tuple[ZoneData, Fingerprint] | None:
+        """The last good data of a zone and the fingerprint of its files when read."""
+        for zone_file in self._files.values():
+            if zone_file.data.origin == origin:
+                return zone_file.data, zone_file.fingerprint
+        return None
+
+    def replace_zone_data(self, data: ZoneData, files: Fingerprint | None = None) -> Snapshot:
+        """Serve already-checked data for one zone file (used by the admin API). ``files``:
+        the fingerprint of what was written, taken from the written file itself."""
+        self._files[data.path] = _ZoneFile(data, files or fingerprint(data.files))
         self._failed.pop(data.path, None)
         return self._swap(self._build_store())
 

@@ -44,11 +44,18 @@ def fingerprint(files: tuple[str, ...] | list[str]) -> Fingerprint:
 
 
 def load_zone_file(path: Path) -> LoadResult:
-    """Parse and check one zone file; problems come back as data, never raised."""
+    """Parse and check one zone file; problems come back as data, never raised.
+
+    The fingerprint is of the files as they were before reading, so that an edit made while
+    the file was being read is seen (and read) at the next look."""
+    before = fingerprint([str(path)])
     try:
         data = parse_zone_file(path)
     except ZoneError as exc:
         problem = Problem(exc.where, exc.line or 1, exc.message)
-        return LoadResult(str(path), None, (problem,), fingerprint([str(path)]))
+        # The file at fault may be an included one: a fix there must be seen too.
+        files = [str(path)] if exc.where == str(path) else [str(path), exc.where]
+        return LoadResult(str(path), None, (problem,), before + fingerprint(files[1:]))
     problems = tuple(check_zone(data))
-    return LoadResult(str(path), None if problems else data, problems, fingerprint(data.files))
+    files = before + fingerprint(data.files[1:])
+    return LoadResult(str(path), None if problems else data, problems, files)

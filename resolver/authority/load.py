@@ -53,17 +53,35 @@ class ZoneData:
         return self.lines.get((name, rdtype), (self.path, 1))
 
 
-class _IncludeTokenizer(dns.tokenizer.Tokenizer):
-    """Resolves ``$INCLUDE`` paths against the including file's folder, as BIND does."""
+class _ZoneTokenizer(dns.tokenizer.Tokenizer):
+    """dnspython's tokenizer, plus two things:
+
+    - ``$INCLUDE`` paths are resolved against the zone file's folder, and remembered (so an
+      edit to an included file reloads the zone);
+    - ``statement_line`` is the line the current record or directive starts on. dnspython's
+      own ``where()`` is already on the next line once a line's last token has been read,
+      which is when records are handed over and most errors raised.
+    """
 
     def __init__(self, f: io.TextIOBase, filename: str, included: list[str]) -> None:
         super().__init__(f, filename)
-        self._base = os.path.dirname(os.path.abspath(filename))
+        self._setup(os.path.dirname(os.path.abspath(filename)), included)
+
+    def _setup(self, base: str, included: list[str]) -> None:
+        self._base = base
         self._after_include = False
         self._included = included
+        self._at_line_start = True
+        self.statement_line = 1
 
     def get(self, want_leading: bool = False, want_comment: bool = False) -> dns.tokenizer.Token:
+        line = self.line_number
         token = super().get(want_leading, want_comment)
+        if token.is_eol_or_eof():
+            self._at_line_start = True
+        elif self._at_line_start:
+            self._at_line_start = False
+            self.statement_line = line
         if self._after_include and token.is_identifier():
             self._after_include = False
             path = os.path.join(self._base, token.value)
@@ -75,6 +93,29 @@ class _IncludeTokenizer(dns.tokenizer.Tokenizer):
             self._after_include = False
         return token
 
+    def statement(self) -> tuple[str, int]:
+        return self.filename, self.statement_line
+
+
+class _Reader(dns.zonefile.Reader):
+    """dnspython's reader, whose tokenizers are all :class:`_ZoneTokenizer` (the one it opens
+    for an ``$INCLUDE`` is converted as it is installed)."""
+
+    _tok: _ZoneTokenizer
+
+    @property  # type: ignore[override]
+    def tok(self) -> _ZoneTokenizer:
+        return self._tok
+
+    @tok.setter
+    def tok(self, value: dns.tokenizer.Tokenizer) -> None:
+        if not isinstance(value, _ZoneTokenizer):
+            parent = self._tok
+            value.__class__ = _ZoneTokenizer
+            assert isinstance(value, _ZoneTokenizer)
+            value._setup(parent._base, parent._included)
+        self._tok = value
+
 
 class _Collector:
     """Stands in for a dnspython transaction: receives each record with its position."""
@@ -82,7 +123,7 @@ class _Collector:
     def __init__(self, data: ZoneData) -> None:
         self.manager = self
         self.data = data
-        self.reader: dns.zonefile.Reader | None = None
+        self.reader: _Reader | None = None
 
     # The parts of the transaction API that dns.zonefile.Reader calls.
     def origin_information(self) -> tuple[dns.name.Name, bool, dns.name.Name]:
@@ -100,7 +141,7 @@ class _Collector:
 
     def add(self, name: dns.name.Name, ttl: int, rdata: dns.rdata.Rdata) -> None:
         assert self.reader is not None
-        file, line = self.reader.tok.where()
+        file, line = self.reader.tok.statement()
         data = self.data
         if not name.is_subdomain(data.origin):
             data.problems.append(Problem(file, line, f"{name} is outside the zone {data.origin}"))
@@ -111,6 +152,11 @@ class _Collector:
             rrset = node[rdata.rdtype] = dns.rrset.RRset(name, rdata.rdclass, rdata.rdtype)
             rrset.ttl = ttl
             data.lines[(name, rdata.rdtype)] = (file, line)
+        elif dns.rdatatype.is_singleton(rdata.rdtype) and rdata not in rrset:
+            # dnspython would quietly replace the first; named-checkzone rejects the zone.
+            kind = dns.rdatatype.to_text(rdata.rdtype)
+            data.problems.append(Problem(file, line, f"{name} has more than one {kind} record"))
+            return
         elif ttl != rrset.ttl:
             # BIND keeps the first TTL of an RRset and warns; we do the same, quietly.
             ttl = rrset.ttl
@@ -118,7 +164,7 @@ class _Collector:
 
 
 def origin_for(path: Path, text: str) -> dns.name.Name:
-    """A leading ``$ORIGIN`` names the zone; otherwise the file name does (``example.test.zone``)."""
+    """A leading ``$ORIGIN`` names the zone; otherwise the file name (``example.test.zone``)."""
     for raw in text.splitlines():
         line = raw.split(";", 1)[0].strip()
         if not line:
@@ -133,13 +179,17 @@ def origin_for(path: Path, text: str) -> dns.name.Name:
     return dns.name.from_text(stem)
 
 
-def parse_zone_file(path: Path, origin: dns.name.Name | None = None) -> ZoneData:
+def parse_zone_file(
+    path: Path, origin: dns.name.Name | None = None, text: str | None = None
+) -> ZoneData:
     """Parse one zone file. Syntax errors raise :class:`ZoneError`; semantic problems are
-    collected in ``ZoneData.problems`` by :func:`resolver.authority.check.check_zone`."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ZoneError(str(path), f"cannot read zone file: {exc}", 1) from exc
+    collected in ``ZoneData.problems`` by :func:`resolver.authority.check.check_zone`.
+    ``text``: what the file is about to hold (the admin API checks before it writes)."""
+    if text is None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ZoneError(str(path), f"cannot read zone file: {exc}", 1) from exc
     try:
         origin = origin or origin_for(path, text)
     except dns.exception.DNSException as exc:
@@ -147,8 +197,8 @@ def parse_zone_file(path: Path, origin: dns.name.Name | None = None) -> ZoneData
     included: list[str] = []
     data = ZoneData(origin=origin, path=str(path))
     collector = _Collector(data)
-    tokenizer = _IncludeTokenizer(io.StringIO(text), str(path), included)
-    reader = dns.zonefile.Reader(
+    tokenizer = _ZoneTokenizer(io.StringIO(text), str(path), included)
+    reader = _Reader(
         tokenizer, dns.rdataclass.IN, collector, allow_include=True  # type: ignore[arg-type]
     )
     reader.current_origin = origin
@@ -157,13 +207,32 @@ def parse_zone_file(path: Path, origin: dns.name.Name | None = None) -> ZoneData
     try:
         reader.read()
     except dns.exception.SyntaxError as exc:
-        file, line, message = _split_position(str(exc), str(path))
-        raise ZoneError(file, message, line) from None
-    except (OSError, dns.exception.DNSException) as exc:
-        file, line = reader.tok.where()
+        message = _split_position(str(exc), str(path))[2]
+        file, line = reader.tok.statement()
+        source = text if file == str(path) else None
+        raise ZoneError(file, _with_source(message, file, line, source), line) from None
+    except OSError as exc:  # an $INCLUDE that cannot be opened
+        file, line = reader.tok.statement()
+        raise ZoneError(file, f"cannot read {exc.filename}: {exc.strerror}", line) from None
+    except dns.exception.DNSException as exc:
+        file, line = reader.tok.statement()
         raise ZoneError(file, f"{type(exc).__name__}: {exc}", line) from None
     data.files = (str(path), *included)
     return data
+
+
+def _with_source(detail: str, file: str, line: int, text: str | None) -> str:
+    """The parser's complaint, followed by the line it is about (dnspython's own messages,
+    like "Text input is malformed.", do not say which part is wrong)."""
+    if text is None:
+        try:
+            with open(file, encoding="utf-8", errors="replace") as f:
+                text = f.read()
+        except OSError:
+            return detail
+    lines = text.splitlines()
+    source = lines[line - 1].split(";", 1)[0].strip() if 0 < line <= len(lines) else ""
+    return f"{detail.rstrip('.')}: {source}" if source else detail
 
 
 def _split_position(text: str, default_file: str) -> tuple[str, int, str]:

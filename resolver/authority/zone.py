@@ -118,6 +118,8 @@ class Zone:
         return soa
 
     def lookup(self, qname: dns.name.Name, qtype: int, *, tcp: bool = True) -> Lookup:
+        """What ``qname``/``qtype`` finds here. ``tcp`` is accepted for older callers only:
+        no answer depends on the transport (ANY is minimal everywhere)."""
         origin_len = len(self.origin)
         labels = qname.labels
         nodes = self.nodes
@@ -137,7 +139,7 @@ class Zone:
         if node is not None:
             if len(labels) > origin_len and NS in node and qtype != DS:
                 return Lookup(Kind.DELEGATION, (node[NS],), owner=qname)
-            return _from_node(node, qname, qtype, tcp, wildcard=False)
+            return _from_node(node, qname, qtype, wildcard=False)
         if qname in self._existing:
             return Lookup(Kind.NODATA)
         encloser = qname.parent()
@@ -148,19 +150,19 @@ class Zone:
         if source is None:
             # An empty non-terminal source of synthesis still exists (RFC 4592 §2.2.1).
             return Lookup(Kind.NODATA if source_name in self._existing else Kind.NXDOMAIN)
-        return _from_node(source, qname, qtype, tcp, wildcard=True)
+        return _from_node(source, qname, qtype, wildcard=True)
 
 
 def _from_node(
-    node: Mapping[int, Entry], qname: dns.name.Name, qtype: int, tcp: bool, wildcard: bool
+    node: Mapping[int, Entry], qname: dns.name.Name, qtype: int, wildcard: bool
 ) -> Lookup:
     if qtype == ANY:
-        entries = list(node.values())
-        if CNAME in node:
-            entries = [node[CNAME]]
-        elif not tcp:
-            entries = entries[:1]  # RFC 8482: one RRset is enough over UDP
-        return Lookup(Kind.ANSWER, tuple(_owned(e, qname, wildcard) for e in entries), None, wildcard)
+        # RFC 8482 §4.1: one RRset (the CNAME if there is one, else the first in zone-file
+        # order) over every transport, as Knot and NSD answer too.
+        entry = node[CNAME] if CNAME in node else next(iter(node.values()), None)
+        if entry is None:
+            return Lookup(Kind.NODATA, (), None, wildcard)
+        return Lookup(Kind.ANSWER, (_owned(entry, qname, wildcard),), None, wildcard)
     entry = node.get(qtype)
     if entry is not None:
         return Lookup(Kind.ANSWER, (_owned(entry, qname, wildcard),), None, wildcard)

@@ -41,15 +41,17 @@ class ResolverProcess:
         zones: Path | str,
         *args: str,
         host: str = "127.0.0.1",
+        port: int | None = None,
         policies: Path | str | None = None,
         recursion: bool = False,
         env: dict[str, str] | None = None,
         cwd: Path | str | None = None,
     ) -> None:
         self.host = host
-        self.port = free_port(host)
+        self.port = port if port is not None else free_port(host)
         self.admin_port = free_port("127.0.0.1")
-        self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"resolver-{self.port}.log"
+        label = f"{self.port}" if port is None else f"{host}-{self.port}"
+        self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"resolver-{label}.log"
         listen = f"[{host}]:{self.port}" if ":" in host else f"{host}:{self.port}"
         cmd = [
             sys.executable, "-m", "resolver", "serve", "--listen", listen,
@@ -61,7 +63,9 @@ class ResolverProcess:
             cmd.append("--no-recursion")
         cmd += list(args)
         self.cmd = cmd
-        full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+        # Recursion in tests never leaves loopback (resolver/recursion/upstream.py).
+        full_env = {**os.environ, "PYTHONPATH": str(REPO), "RESOLVER_UPSTREAM_LOOPBACK_ONLY": "1",
+                    **(env or {})}
         self._log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
             cmd, stdout=self._log, stderr=subprocess.STDOUT, env=full_env, cwd=cwd or REPO
@@ -76,6 +80,7 @@ class ResolverProcess:
             if "ready:" in self.log():
                 return
             time.sleep(0.05)
+        self.stop()  # never leave a half-started server behind
         raise RuntimeError(f"server not ready after {timeout}s:\n{self.log()}")
 
     def log(self) -> str:

@@ -1,0 +1,104 @@
+"""Recent recursive answers as wire bytes, replayed with their TTLs decremented.
+
+The fast path (``fastpath.AnswerTable``) replays bytes that never change; a recursive answer
+changes every second because its TTLs count down. This table keeps the reply built for a
+request key together with the offset of every TTL field in it, and on a hit splices in the
+client's ID and question and rewrites each TTL as ``ttl - whole seconds since stored``.
+
+It is only a shortcut in front of the recursion cache, and errs on the side of the slow path:
+an entry stops being used one second plus 10 % of its smallest TTL before that TTL runs out
+(so the last stretch of a popular entry goes through the cache, where prefetch sees it);
+answers with an EDE (stale, errors), truncated ones and anything but NOERROR/NXDOMAIN are
+never stored; the table is cleared whenever the zones change.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from collections.abc import Callable
+
+from resolver.model import Answer
+
+_OPT = 41
+_TC = 0x02  # in the third header byte
+
+
+class RecentAnswers:
+    __slots__ = ("_table", "_clock", "limit", "hits")
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, limit: int = 50_000) -> None:
+        self._table: dict[bytes, tuple[bytes, tuple[tuple[int, int], ...], float, float]] = {}
+        self._clock = clock
+        self.limit = limit
+        self.hits = 0
+
+    def answer(self, data: bytes, key: bytes, question_end: int) -> bytes | None:
+        entry = self._table.get(key)
+        if entry is None:
+            return None
+        wire, fields, stored, until = entry
+        now = self._clock()
+        if now >= until:
+            del self._table[key]
+            return None
+        self.hits += 1
+        out = bytearray(data[:2] + wire[2:12] + data[12:question_end] + wire[question_end:])
+        elapsed = int(now - stored)
+        if elapsed:
+            for offset, ttl in fields:
+                struct.pack_into("!I", out, offset, ttl - elapsed)
+        return bytes(out)
+
+    def offer(self, key: bytes, wire: bytes, answer: Answer) -> None:
+        """Store the reply just built for ``key`` if it is a plain recursive answer."""
+        if answer.stage != "recursion" or answer.ede or answer.rcode not in (0, 3):
+            return
+        if wire[2] & _TC or len(self._table) >= self.limit:
+            return
+        fields = ttl_fields(wire)
+        if not fields:
+            return
+        smallest = min(ttl for _, ttl in fields)
+        lifetime = smallest - 1 - 0.1 * smallest
+        if lifetime <= 0:
+            return
+        now = self._clock()
+        self._table[key] = (wire, fields, now, now + lifetime)
+
+    def clear(self) -> None:
+        self._table.clear()
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+
+def ttl_fields(wire: bytes) -> tuple[tuple[int, int], ...] | None:
+    """(offset, ttl) of every RR's TTL except OPT's; None when the message cannot be walked."""
+    try:
+        qdcount, ancount, nscount, arcount = struct.unpack_from("!HHHH", wire, 4)
+        pos = 12
+        for _ in range(qdcount):
+            pos = _skip_name(wire, pos) + 4
+        out = []
+        for _ in range(ancount + nscount + arcount):
+            pos = _skip_name(wire, pos)
+            rdtype, _cls, ttl, rdlength = struct.unpack_from("!HHIH", wire, pos)
+            if rdtype != _OPT:
+                out.append((pos + 4, ttl))
+            pos += 10 + rdlength
+        if pos != len(wire):
+            return None
+        return tuple(out)
+    except (struct.error, IndexError):
+        return None
+
+
+def _skip_name(wire: bytes, pos: int) -> int:
+    while True:
+        length = wire[pos]
+        if length == 0:
+            return pos + 1
+        if length & 0xC0 == 0xC0:
+            return pos + 2
+        pos += length + 1
