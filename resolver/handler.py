@@ -84,14 +84,17 @@ class QueryHandler:
         if tail is not None:
             self.table.hits += 1
             return data[:2] + tail
+        routed = self.routed
+        if routed is not None and data[2:] in routed.exact[index]:
+            return routed.replay(data, index, address)
         keyed = request_key(data, tcp, allowed)
         if keyed is not None:
             reply = self.table.answer(data, keyed[0], keyed[1])
             if reply is not None:
                 return reply
-            if self.routed is not None:
-                reply = self.routed.answer(data, keyed[0], keyed[1], address, port, transport,
-                                           allowed)
+            if routed is not None:
+                reply = routed.answer(data, keyed[0], keyed[1], address, port, transport,
+                                      allowed, index)
                 if reply is not None:
                     return reply
             if self.recent is not None and allowed:

@@ -93,7 +93,7 @@ def _dynamic(ctx: pp.Ctx, node: Mapping[str, Any], fqdn: str, rdtype: int,
              check: HealthCheck | None,
              shared: Mapping[str, Pool]) -> tuple[dict[str, Pool], tuple[Rule, ...]]:
     pools_node = node.get("pools")
-    if not isinstance(pools_node, dict) or not pools_node:
+    if not isinstance(pools_node, dict):
         ctx.problem(pp.line_of(node), f"{fqdn}: 'dynamic' needs 'pools'")
         pools_node = {}
     for key, line in getattr(pools_node, "duplicates", ()):

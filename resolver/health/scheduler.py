@@ -21,6 +21,7 @@ import aiohttp
 from resolver.health.board import HealthBoard
 from resolver.health.model import ProbeResult, Target
 from resolver.health.monitors import PROBES, ProbeContext, describe
+from resolver.stats import Histogram
 
 log = logging.getLogger("resolver.health.scheduler")
 JITTER = 0.15
@@ -34,6 +35,7 @@ class Scheduler:
         self._locks: dict[tuple[str, int], asyncio.Lock] = {}
         self._session: aiohttp.ClientSession | None = None
         self.probes = 0  # how many probes ran (tests, metrics)
+        self.durations = Histogram()  # seconds per probe, for /metrics
 
     @property
     def targets(self) -> frozenset[Target]:
@@ -71,7 +73,9 @@ class Scheduler:
         """Probe ``target`` once and report the result to the board."""
         lock = self._locks.setdefault(target.endpoint, asyncio.Lock())
         async with lock:
+            started = time.monotonic()
             result = await self._run(target)
+            self.durations.observe(time.monotonic() - started)
         self.probes += 1
         self.board.report(target, result)
         return result

@@ -28,6 +28,7 @@ import dns.flags
 import dns.message
 
 from resolver.recursion.resolution import Reply, Send
+from resolver.stats import Histogram
 
 log = logging.getLogger("resolver.recursion.upstream")
 
@@ -95,6 +96,7 @@ class Upstream:
         self.rng = rng or random.SystemRandom()
         self.loopback_only = loopback_only_from_env() if loopback_only is None else loopback_only
         self.sent = 0
+        self.latency = Histogram()  # seconds per answered exchange, for /metrics
         self._transports: set[asyncio.BaseTransport] = set()
 
     def make_query(self, send: Send) -> dns.message.Message:
@@ -122,6 +124,7 @@ class Upstream:
             log.debug("udp to %s failed: %s", send.address, exc)
             return Reply(None, time.monotonic() - started, "network")
         rtt = time.monotonic() - started
+        self.latency.observe(rtt)
         if response.flags & dns.flags.TC:
             try:
                 response = await asyncio.wait_for(

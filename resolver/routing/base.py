@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from resolver.health.model import HealthSnapshot
 from resolver.routing.eligibility import Slot
@@ -22,14 +23,16 @@ class Ctx:
     slots: Mapping[str, tuple[Slot, ...]]  # pool id -> compiled members
     down: frozenset[str] = frozenset()
     trace: list[str] | None = None
+    # pool id -> (snapshot, verdicts, eligible): the router's memo of verdicts that depend
+    # on nothing but the snapshot (no expiring override or push among the pool's members).
+    memo: dict[str, tuple[object, list, list]] | None = None
 
     def note(self, text: str) -> None:
         if self.trace is not None:
             self.trace.append(text)
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
     """What a record answers: values (None: NODATA), or an rcode (SERVFAIL)."""
 
     values: tuple[str, ...] | None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from resolver.health.model import HealthSnapshot, Target
 from resolver.health.targets import health_target, replica_target
@@ -25,8 +26,9 @@ class Slot:
     replica: Target | None
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
+class Candidate(NamedTuple):
+    """One member's verdict for one query (a tuple: built per member per query, cheaply)."""
+
     member: Member
     ok: bool
     reason: str

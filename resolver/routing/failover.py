@@ -12,9 +12,9 @@ from collections.abc import Sequence
 import dns.rcode
 
 from resolver.routing.base import Ctx, Outcome
-from resolver.routing.eligibility import candidates
+from resolver.routing.eligibility import Candidate, candidates
 from resolver.routing.registry import MODES
-from resolver.routing.spec import RecordPolicy
+from resolver.routing.spec import Pool, RecordPolicy
 
 
 def chain(policy: RecordPolicy, first: Sequence[str]) -> list[str]:
@@ -37,8 +37,7 @@ def answer(policy: RecordPolicy, first: Sequence[str], ctx: Ctx,
     member answers, by its mode; none: ``on_all_down``."""
     for step, pool_id in enumerate(order if order is not None else chain(policy, first)):
         pool = policy.pools[pool_id]
-        verdicts = candidates(pool, ctx.slots[pool_id], ctx.snap, ctx.now, ctx.down)
-        eligible = [c for c in verdicts if c.ok]
+        verdicts, eligible = _verdicts(pool, ctx)
         if ctx.trace is not None:
             how = "pool" if step < len(first) else "fallback to pool"
             ctx.note(f"{how} {pool_id} (mode {pool.mode}): {len(eligible)} of "
@@ -49,6 +48,34 @@ def answer(policy: RecordPolicy, first: Sequence[str], ctx: Ctx,
         if eligible:
             return Outcome(MODES[pool.mode](pool, eligible, ctx), pool=pool_id)
     return all_down(policy, first, ctx)
+
+
+def _verdicts(pool: Pool, ctx: Ctx) -> tuple[list[Candidate], list[Candidate]]:
+    memo = ctx.memo
+    if memo is not None:
+        hit = memo.get(pool.id)
+        if hit is not None and hit[0] is ctx.snap:
+            return hit[1], hit[2]
+    verdicts = candidates(pool, ctx.slots[pool.id], ctx.snap, ctx.now, ctx.down)
+    eligible = [c for c in verdicts if c.ok]
+    if memo is not None and _timeless(pool, ctx):
+        memo[pool.id] = (ctx.snap, verdicts, eligible)
+    return verdicts, eligible
+
+
+def _timeless(pool: Pool, ctx: Ctx) -> bool:
+    """True when no member's verdict can change with the clock alone (until the snapshot
+    changes): no override with an expiry, no pushed status with an expiry."""
+    snap = ctx.snap
+    for member in pool.members:
+        key = (pool.id, member.value)
+        override = snap.overrides.get(key)
+        if override is not None and override.until is not None:
+            return False
+        replica = snap.replicas.get(key)
+        if replica is not None and replica.expires is not None:
+            return False
+    return True
 
 
 def all_down(policy: RecordPolicy, first: Sequence[str], ctx: Ctx) -> Outcome:

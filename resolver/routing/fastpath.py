@@ -30,18 +30,29 @@ _NOT_ROUTED: tuple[()] = ()
 
 
 class RoutedTable:
+    """``exact[index]`` (index as in ``AnswerTable.exact``) maps a request without its ID to
+    what :meth:`replay` needs, for requests seen before whose name was all lowercase."""
+
     def __init__(self, current: Callable[[], Any]) -> None:
         self._current = current  # -> the runtime snapshot (zones, router)
         self._names: dict[bytes, tuple[Any, ...]] = {}
         self._wires: dict[tuple[bytes, int, int], tuple[object, bytes]] = {}
+        self.exact: tuple[dict[bytes, tuple[Any, ...]], ...] = ({}, {}, {}, {})
         self.hits = 0
 
     def clear(self, *_: object) -> None:
         self._names.clear()
         self._wires.clear()
+        for level in self.exact:
+            level.clear()
+
+    def replay(self, data: bytes, index: int, address: str) -> bytes:
+        """A request already in ``exact[index]``: decide, then splice (no parsing)."""
+        slot, key, end, port, transport, allowed = self.exact[index][data[2:]]
+        return self._reply(slot, data, key, end, address, port, transport, allowed)
 
     def answer(self, data: bytes, key: bytes, end: int, address: str, port: int,
-               transport: str, allowed: bool) -> bytes | None:
+               transport: str, allowed: bool, index: int = -1) -> bytes | None:
         """The reply to a plain request for a routed name, or None (not one: slow path)."""
         question = key[: end - 12]
         slot = self._names.get(question)
@@ -52,6 +63,16 @@ class RoutedTable:
             self._names[question] = slot
         if not slot:
             return None
+        name = data[12 : end - 4]
+        if index >= 0 and name == name.lower():
+            level = self.exact[index]
+            if len(level) >= LIMIT:
+                level.clear()
+            level[data[2:]] = (slot, key, end, port, transport, allowed)
+        return self._reply(slot, data, key, end, address, port, transport, allowed)
+
+    def _reply(self, slot: tuple[Any, ...], data: bytes, key: bytes, end: int, address: str,
+               port: int, transport: str, allowed: bool) -> bytes:
         router, plan, entry, zone = slot
         routed: Routed = router.decide_plan(plan, entry, address, None)
         signature = (key, routed.rcode, id(routed.rrset))

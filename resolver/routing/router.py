@@ -50,6 +50,9 @@ class Router:
         self._slots = {pid: compile_pool(pool) for pid, pool in policies.pools().items()}
         self._plans = {key: Plan(p) for key, p in policies.records.items()}
         self._matches: dict[tuple[object, ...], Match] = {}
+        # Verdicts per pool for the current snapshot (not for explain: it has a what-if set).
+        self._memo: dict[str, tuple[object, list, list]] | None = (
+            None if tracing or down else {})
         self._rrsets: dict[tuple[object, ...], dns.rrset.RRset] = {}
 
     def plan(self, policy: RecordPolicy) -> Plan:
@@ -74,7 +77,8 @@ class Router:
                     source_prefix: int | None) -> Routed:
         policy = plan.policy
         trace: list[str] | None = [] if self.tracing else None
-        ctx = Ctx(self.health(), self.clock(), self.rng, self.wrr, self._slots, self.down, trace)
+        ctx = Ctx(self.health(), self.clock(), self.rng, self.wrr, self._slots, self.down, trace,
+                  self._memo)
         match = plan.fixed or self._match(plan, subject, source_prefix)
         if trace is not None:
             ecs = f" (ECS /{source_prefix})" if source_prefix is not None else ""

@@ -46,7 +46,10 @@ def backends() -> Iterator[Backends]:
     b.close()
 
 
-def setup_dirs(tmp: Path, policy: str, pools: str = "") -> tuple[Path, Path]:
+def setup_dirs(tmp: Path, policy: str, pools: str = "",
+               port: int = PORT) -> tuple[Path, Path]:
+    """A zones and a policies folder; policies probe ``port`` (the backends' port)."""
+    policy, pools = (text.replace(str(PORT), str(port)) for text in (policy, pools))
     zones, policies = tmp / "zones", tmp / "policies"
     zones.mkdir()
     policies.mkdir()
@@ -102,7 +105,7 @@ www:
 def test_failover_and_recovery(tmp_path: Path, backends: Backends) -> None:
     for address in ("127.0.30.1", "127.0.30.2", "127.0.30.3"):
         backends.start(address, health=200)
-    zones, policies = setup_dirs(tmp_path, WWW)
+    zones, policies = setup_dirs(tmp_path, WWW, port=backends.port)
     with ResolverProcess(zones, policies=policies) as proc:
         # the first answers already reflect the checks; smooth WRR is exact: 3:1
         shares = Counter(answer(proc, "www")[0] for _ in range(4000))
@@ -120,7 +123,7 @@ def test_failover_and_recovery(tmp_path: Path, backends: Backends) -> None:
         backends.set("127.0.30.3", health=503)
         wait_until(lambda: answer(proc, "www"), ["127.0.0.99"])  # on_all_down: values
         log = proc.log()
-        assert "health http://127.0.30.1:18080/health is down: refused" in log
+        assert f"health http://127.0.30.1:{backends.port}/health is down: refused" in log
         assert "is down: status 503" in log
     backends.set("127.0.30.3", health=200)
     out = run_cli("explain", "www.example.test", "--client", "127.0.0.1", "--zones", zones,
@@ -170,7 +173,7 @@ def test_replica_aware_json_status(tmp_path: Path, backends: Backends) -> None:
     backends.start("127.0.30.41", role="primary", lag=0.0)
     backends.start("127.0.30.42", role="replica", lag=0.5)
     backends.start("127.0.30.43", role="replica", lag=1.0)
-    zones, policies = setup_dirs(tmp_path, DB, SHARED)
+    zones, policies = setup_dirs(tmp_path, DB, SHARED, port=backends.port)
     with ResolverProcess(zones, policies=policies) as proc:
         assert answer(proc, "db") == ["127.0.30.41"]
         assert answer(proc, "db-ro") == ["127.0.30.42", "127.0.30.43"]
@@ -230,7 +233,7 @@ def test_patroni_roles_and_lag(tmp_path: Path, backends: Backends) -> None:
     now = time.time()
     backends.start("127.0.30.51", role="master", location=1000)
     backends.start("127.0.30.52", role="replica", replayed=1000, replayed_at=now - 60)
-    zones, policies = setup_dirs(tmp_path, PATRONI)
+    zones, policies = setup_dirs(tmp_path, PATRONI, port=backends.port)
     with ResolverProcess(zones, policies=policies) as proc:
         assert answer(proc, "pg") == ["127.0.30.51"]
         assert answer(proc, "pg-ro") == ["127.0.30.52"]  # caught up: lag 0
@@ -299,7 +302,7 @@ def test_bad_edit_keeps_last_good_and_removal_stops_checks(tmp_path: Path,
     backends.start("127.0.30.71", health=200)
     backends.start("127.0.30.72", health=200)
     policy = WWW.replace("127.0.30.1", "127.0.30.71").replace("127.0.30.2", "127.0.30.72")
-    zones, policies = setup_dirs(tmp_path, policy)
+    zones, policies = setup_dirs(tmp_path, policy, port=backends.port)
     path = policies / "example.test.yaml"
     with ResolverProcess(zones, policies=policies) as proc:
         assert answer(proc, "www") in (["127.0.30.71"], ["127.0.30.72"])
@@ -313,8 +316,8 @@ def test_bad_edit_keeps_last_good_and_removal_stops_checks(tmp_path: Path,
         wait_until(lambda: answer(proc, "www"), ["127.0.30.72"])
         path.unlink()
         wait_until(lambda: answer(proc, "www"), "NODATA")
-        wait_until(lambda: "health check stopped: http://127.0.30.72:18080/health" in proc.log(),
-                   True)
+        stopped = f"health check stopped: http://127.0.30.72:{backends.port}/health"
+        wait_until(lambda: stopped in proc.log(), True)
         assert "Traceback" not in proc.log()
 
 

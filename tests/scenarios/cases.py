@@ -108,6 +108,7 @@ CASES: tuple[Case, ...] = (
     C("www.unreach.test.", "A", "SERVFAIL", (), "nothing listening (ICMP)"),
     C("x.nxns.test.", "A", "SERVFAIL", (), "NXNSAttack: 30 glueless names, all NXDOMAIN"),
     C("l0.example.test.", "A", "SERVFAIL", (), "CNAME chain of 20 links"),
+    C("loop.example.test.", "A", "SERVFAIL", (), "CNAME loop across two zones"),
 )
 
 

@@ -10,19 +10,20 @@ synchronous tests can drive them.
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
-PORT = 18080
+PORT = 18080  # the port policies are written with; tests swap in ``Backends.port``
 ADDRESS = web.AppKey("address", str)
 
 
 class Backends:
-    def __init__(self, port: int = PORT) -> None:
-        self.port = port
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or _free_port()
         self.state: dict[str, dict[str, Any]] = {}
         self._runners: dict[str, web.AppRunner] = {}
         self.loop = asyncio.new_event_loop()
@@ -108,3 +109,10 @@ class Backends:
                          if s["role"] in ("master", "primary")]
             ok = not primaries or max(primaries) - state["replayed"] <= int(lag)
         return web.Response(status=200 if ok else 503)
+
+
+def _free_port(host: str = "127.0.30.1") -> int:
+    """A TCP port free on 127.0.30.x, so that concurrent test runs do not collide."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]

@@ -126,3 +126,13 @@ def test_bad_hints_and_forward_specs_are_config_errors() -> None:
 
 def test_edns_option_is_importable() -> None:
     assert dns.edns.EDEOption(3, "x").code == 3
+
+
+async def test_upstream_refuses_non_loopback_in_tests() -> None:
+    from resolver.recursion.upstream import Upstream
+
+    upstream = Upstream()  # under pytest: loopback only, whatever the hints say
+    assert upstream.loopback_only
+    send = Send("198.41.0.4", 53, dns.name.from_text("."), 2, False, True, 0.5)
+    reply = await upstream.exchange(send)
+    assert reply.message is None and reply.error == "unreachable" and upstream.sent == 0

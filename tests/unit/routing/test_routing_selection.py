@@ -340,7 +340,7 @@ def test_no_rule_matched_serves_record_values(zones) -> None:
     assert values(ask(router, client="192.0.2.1")) == ["127.0.0.99"]
 
 
-# -- latency rules ----------------------------------------------------------------------------------
+# -- latency rules ---------------------------------------------------------------------------
 LAT_POOLS = "      eu:\n        values: [{value: 127.0.0.1}]\n" \
             "      na:\n        values: [{value: 127.0.0.2}]\n"
 
@@ -368,3 +368,15 @@ def test_latency_measured_orders_pools(zones) -> None:
     assert values(ask(router_for(policies, snap))) == ["127.0.0.2"]
     snap = snapshot(policies, {"127.0.0.2"}, rtt={"127.0.0.1": 0.080, "127.0.0.2": 0.010})
     assert values(ask(router_for(policies, snap))) == ["127.0.0.1"]
+
+
+def test_a_new_snapshot_is_read_by_the_next_query(zones) -> None:
+    """No rebuild on health changes: the router reads the board's current snapshot."""
+    policies = load(record(FALLBACK_POOLS, "      - pool: a\n"), zones)
+    current = {"snap": snapshot(policies)}
+    router = Router(policies, lambda: current["snap"], clock=lambda: NOW)
+    assert values(ask(router)) == ["127.0.0.1"]
+    current["snap"] = snapshot(policies, {"127.0.0.1"})
+    assert values(ask(router)) == ["127.0.0.2"]
+    current["snap"] = snapshot(policies)
+    assert values(ask(router)) == ["127.0.0.1"]
