@@ -11,6 +11,7 @@ Run with ``-s`` to see the counts.
 
 from __future__ import annotations
 
+import errno
 import random
 import select
 import socket
@@ -418,3 +419,27 @@ def test_connection_cap_with_half_framed_clients(capped: ResolverProcess) -> Non
         for sock in stuck:
             sock.close()
     assert "connection cap 5 reached" in capped.log()
+
+
+def test_client_that_never_reads_is_cut_off(server: ResolverProcess) -> None:
+    """Pipelined queries from a client that reads none of the answers: the server stops
+    reading once its write buffer is full, and when the connection has been idle that long,
+    aborts it (a reset) rather than buffering answers without bound or waiting forever to
+    flush them."""
+    query = frame(dns.message.make_query("www.example.test", "A").to_wire())
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(WAIT)
+    sock.connect((server.host, server.port))
+    with sock:
+        try:
+            sock.sendall(query * 40_000)
+            reset = False
+        except (ConnectionResetError, BrokenPipeError):
+            reset = True
+        deadline = time.monotonic() + WAIT
+        while not reset and time.monotonic() < deadline:  # without reading a byte
+            reset = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == errno.ECONNRESET
+            time.sleep(0.05)
+    assert reset, "the server kept a connection whose client does not read"
+    assert_healthy(server)
