@@ -25,6 +25,7 @@ from resolver.authority.catalog import (
     scan,
 )
 from resolver.authority.check import build_zone
+from resolver.authority.fastload import gc_paused
 from resolver.authority.load import Problem, ZoneData
 from resolver.authority.stage import Router
 from resolver.authority.store import ZoneStore
@@ -95,7 +96,8 @@ class Runtime:
         for result in results:
             assert result.data is not None
             self._files[result.path] = _ZoneFile(result.data, result.fingerprint)
-        self._swap(self._build_store())
+        with gc_paused():
+            self._swap(self._build_store())
         return []
 
     def _duplicate_origins(self, results: list[LoadResult]) -> list[Problem]:
@@ -163,7 +165,19 @@ class Runtime:
             results = await asyncio.gather(
                 *(loop.run_in_executor(None, load_zone_file, p) for p in to_load)
             )
+            await asyncio.gather(*(  # a big zone takes seconds to build: not on the loop
+                loop.run_in_executor(None, self._prebuild, r) for r in results if r.data
+            ))
             return self.apply_loaded(removed, list(results))
+
+    def _prebuild(self, result: LoadResult) -> None:
+        """Build a freshly loaded zone ahead of :meth:`apply_loaded`, whose
+        :meth:`_build_store` then finds it built (or builds it, if bindings changed)."""
+        data = result.data
+        assert data is not None
+        dynamic = self._dynamic.get(data.origin)
+        with gc_paused():
+            self._built[result.path] = (data, dynamic, build_zone(data, dynamic))
 
     def apply_loaded(self, removed: list[str], results: list[LoadResult]) -> list[Problem]:
         """Swap in what loaded cleanly. A file that fails its checks keeps its last good

@@ -27,6 +27,7 @@ from resolver.authority.fastload import read_zone
 from resolver.errors import ZoneError
 
 ZONE_SUFFIX = ".zone"
+_COVERING = frozenset({dns.rdatatype.RRSIG, dns.rdatatype.SIG})  # add() also sets ``covers``
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +159,9 @@ class _Collector:
             rrset = node[rdata.rdtype] = dns.rrset.RRset(name, rdata.rdclass, rdata.rdtype)
             rrset.ttl = ttl
             data.lines[(name, rdata.rdtype)] = (file, line)
+            if rdata.rdtype not in _COVERING:
+                rrset.items[rdata] = None  # what add() does in an empty set, hashing once
+                return
         elif dns.rdatatype.is_singleton(rdata.rdtype) and rdata not in rrset:
             # dnspython would quietly replace the first; named-checkzone rejects the zone.
             kind = dns.rdatatype.to_text(rdata.rdtype)

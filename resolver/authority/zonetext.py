@@ -36,6 +36,7 @@ Key = tuple[dns.name.Name, int]
 
 # A quoted string, a comment, a parenthesis, or a run of other characters (with escapes).
 _LEXEME = re.compile(r'"(?:[^"\\]|\\.)*"?|;.*|[()]|(?:[^\s;"()\\]|\\.?)+')
+_SPECIAL = re.compile(r'["();\\]')
 _OWNER_COLUMN = 16
 _TYPE_COLUMN = 8
 
@@ -58,31 +59,46 @@ class Entry:
 
     first: int
     last: int
-    tokens: tuple[Token, ...]
+    words: tuple[str, ...]  # its tokens' text, parentheses and comments left out
     inherits_owner: bool  # starts with blank space: the owner is the previous record's
+
+    def tokens(self, lines: tuple[str, ...]) -> tuple[Token, ...]:
+        """The tokens with their positions (the same as ``words``), for in-place edits."""
+        out = []
+        for number in range(self.first, self.last + 1):
+            for match in _LEXEME.finditer(lines[number]):
+                text = match.group()
+                if text[0] == ";":
+                    break
+                if text not in ("(", ")"):
+                    out.append(Token(text, number, match.start(), match.end()))
+        return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)
 class Record:
+    """An entry whose owner is one of the names being changed."""
+
     index: int  # position in the entry list
     entry: Entry
-    owner: dns.name.Name | None  # None: unknown here (after $GENERATE or $INCLUDE)
+    owner: dns.name.Name
     origin: dns.name.Name  # $ORIGIN in effect
     default_ttl: int | None  # $TTL in effect
-    ttl_at: int | None  # index of the TTL token, if written
+    ttl_at: int | None  # index of the TTL word, if written
     type_at: int
     rdtype: int
 
     def rdata(self) -> dns.rdata.Rdata:
-        text = " ".join(t.text for t in self.entry.tokens[self.type_at + 1:])
+        text = " ".join(self.entry.words[self.type_at + 1:])
         return dns.rdata.from_text(IN, self.rdtype, text, origin=self.origin, relativize=False)
 
 
 @dataclass(frozen=True, slots=True)
 class Scan:
     entries: tuple[Entry, ...]
-    records: tuple[Record, ...]
-    directives: frozenset[int]  # entry indices of $GENERATE / $INCLUDE (owner unknown after)
+    records: tuple[Record, ...]  # of the names asked about only
+    resets: frozenset[int]  # entries ($GENERATE, $INCLUDE) after which the owner is unknown
+    start_origin: dns.name.Name
     end_origin: dns.name.Name
     end_default_ttl: int | None
     by_key: Mapping[Key, list[Record]]
@@ -92,11 +108,17 @@ class Scan:
 
 # -- reading ------------------------------------------------------------------------------
 def split_entries(lines: list[str]) -> list[Entry]:
+    """Entries; a plain line (no quote, parenthesis, comment or escape) is split at once."""
     entries: list[Entry] = []
     depth = 0
     start = -1
-    tokens: list[Token] = []
+    words: list[str] = []
     for number, line in enumerate(lines):
+        if depth == 0 and not _SPECIAL.search(line):
+            plain = line.split()
+            if plain:
+                entries.append(Entry(number, number, tuple(plain), line[:1] in (" ", "\t")))
+            continue
         for match in _LEXEME.finditer(line):
             text = match.group()
             if text[0] == ";":
@@ -106,57 +128,91 @@ def split_entries(lines: list[str]) -> list[Entry]:
             elif text == ")":
                 depth = max(0, depth - 1)
             else:
-                tokens.append(Token(text, number, match.start(), match.end()))
+                words.append(text)
             if start < 0:
                 start = number
         if start >= 0 and depth == 0:
-            if tokens:
+            if words:
                 first = lines[start]
-                entries.append(Entry(start, number, tuple(tokens), first[:1] in (" ", "\t")))
-            start, tokens = -1, []
+                entries.append(Entry(start, number, tuple(words), first[:1] in (" ", "\t")))
+            start, words = -1, []
     return entries
 
 
-def scan(text: str, origin: dns.name.Name) -> Scan:
-    """Every entry, and for records their owner, type and TTL as the reader sees them."""
+class _Owners:
+    """Which owner text, under which ``$ORIGIN``, is one of the names asked about, mostly by
+    comparing lowercase text (parsing every owner of a big file would cost seconds)."""
+
+    def __init__(self, names: Iterable[dns.name.Name]) -> None:
+        self.names = frozenset(names)
+        self._tables: dict[dns.name.Name, dict[str, dns.name.Name]] = {}
+
+    def match(self, word: str, origin: dns.name.Name) -> dns.name.Name | None:
+        if "\\" in word or not word.isascii():
+            try:
+                name = dns.name.from_text(word, origin)
+            except dns.exception.DNSException:
+                return None
+            return name if name in self.names else None
+        table = self._tables.get(origin)
+        if table is None:
+            table = self._tables[origin] = self._table(origin)
+        return table.get(word.lower())
+
+    def _table(self, origin: dns.name.Name) -> dict[str, dns.name.Name]:
+        table = {}
+        for name in self.names:
+            table[name.to_text().lower()] = name
+            if name == origin:
+                table["@"] = name
+            elif name.is_subdomain(origin):
+                table[name.relativize(origin).to_text().lower()] = name
+        return table
+
+
+def scan(text: str, origin: dns.name.Name, names: Iterable[dns.name.Name]) -> Scan:
+    """Every entry; for the records of ``names``, their owner, type and TTL as the reader
+    sees them."""
     lines = split_lines(text)
     entries = split_entries(lines)
+    owners = _Owners(names)
+    start_origin = origin
     records: list[Record] = []
     by_key: dict[Key, list[Record]] = {}
     last_of_owner: dict[dns.name.Name, Record] = {}
-    directives: set[int] = set()
-    owner: dns.name.Name | None = origin
+    resets: set[int] = set()
+    owner = origin if origin in owners.names else None  # None: not one of ``names``
     default_ttl: int | None = None
     for index, entry in enumerate(entries):
-        tokens = entry.tokens
-        first = tokens[0].text
+        words = entry.words
+        first = words[0]
         if not entry.inherits_owner and first.startswith("$"):
             word = first.upper()
-            if word == "$ORIGIN" and len(tokens) > 1:
-                origin = dns.name.from_text(tokens[1].text, origin)
-            elif word == "$TTL" and len(tokens) > 1:
-                default_ttl = dns.ttl.from_text(tokens[1].text)
+            if word == "$ORIGIN" and len(words) > 1:
+                origin = dns.name.from_text(words[1], origin)
+            elif word == "$TTL" and len(words) > 1:
+                default_ttl = dns.ttl.from_text(words[1])
             elif word in ("$GENERATE", "$INCLUDE"):
                 owner = None
-                directives.add(index)
+                resets.add(index)
             continue
-        at = 0
         if not entry.inherits_owner:
-            owner = dns.name.from_text(first, origin)
-            at = 1
-        ttl_at, at = _ttl_token(tokens, at)
-        if at < len(tokens) and _is_class(tokens[at].text):
+            owner = owners.match(first, origin)
+        if owner is None:
+            continue
+        at = 0 if entry.inherits_owner else 1
+        ttl_at, at = _ttl_word(words, at)
+        if at < len(words) and _is_class(words[at]):
             at += 1
         if ttl_at is None:
-            ttl_at, at = _ttl_token(tokens, at)
-        rdtype = dns.rdatatype.from_text(tokens[at].text)
+            ttl_at, at = _ttl_word(words, at)
+        rdtype = dns.rdatatype.from_text(words[at])
         record = Record(index, entry, owner, origin, default_ttl, ttl_at, at, rdtype)
         records.append(record)
-        if owner is not None:
-            by_key.setdefault((owner, rdtype), []).append(record)
-            last_of_owner[owner] = record
-    return Scan(tuple(entries), tuple(records), frozenset(directives), origin, default_ttl,
-                by_key, last_of_owner, tuple(lines))
+        by_key.setdefault((owner, rdtype), []).append(record)
+        last_of_owner[owner] = record
+    return Scan(tuple(entries), tuple(records), frozenset(resets), start_origin, origin,
+                default_ttl, by_key, last_of_owner, tuple(lines))
 
 
 def split_lines(text: str) -> list[str]:
@@ -168,10 +224,10 @@ def split_lines(text: str) -> list[str]:
     return lines
 
 
-def _ttl_token(tokens: tuple[Token, ...], at: int) -> tuple[int | None, int]:
-    if at < len(tokens):
+def _ttl_word(words: tuple[str, ...], at: int) -> tuple[int | None, int]:
+    if at < len(words):
         try:
-            dns.ttl.from_text(tokens[at].text)
+            dns.ttl.from_text(words[at])
         except dns.exception.DNSException:
             return None, at
         return at, at + 1
@@ -193,7 +249,6 @@ class _Plan:
     replace: dict[int, list[str]]  # entry index -> lines in its place
     after: dict[int, list[tuple[dns.name.Name, str]]]  # entry (-1: end) -> (owner, line)
     edits: dict[int, list[tuple[int, int, str]]]  # line -> (start, end, new text)
-    owners: dict[int, dns.name.Name]  # entry index -> owner of the lines put there
 
 
 def edit_text(
@@ -207,10 +262,10 @@ def edit_text(
     Raises :class:`NotEditable` when an RRset is not entirely made of this file's own lines.
     """
     try:
-        found = scan(text, origin)
+        found = scan(text, origin, {name for name, _ in new})
     except (dns.exception.DNSException, IndexError) as exc:
         raise NotEditable(f"cannot follow the layout of the file: {exc}") from None
-    plan = _Plan(set(), {}, {}, {}, {})
+    plan = _Plan(set(), {}, {}, {})
     for key, after in new.items():
         _plan_rrset(found, key, old.get(key), after, plan)
     return _render(text, found, plan)
@@ -240,7 +295,7 @@ def _plan_rrset(
         return
     if rdtype == SOA and len(records) == 1 and _only_serial_differs(old, new):
         record = records[0]
-        token = record.entry.tokens[record.type_at + 3]
+        token = record.entry.tokens(found.lines)[record.type_at + 3]
         _replace_token(found, token, str(new[0].serial), plan)
         if new.ttl != old.ttl:
             _set_ttl(found, record, new.ttl, plan)
@@ -261,7 +316,6 @@ def _plan_rrset(
             plan.replace[record.index] = [
                 render_record(name, new.ttl, value, record.origin, record.default_ttl)
             ]
-            plan.owners[record.index] = name
         else:
             plan.drop.add(record.index)
     if added:
@@ -290,7 +344,7 @@ def _only_serial_differs(old: dns.rrset.RRset, new: dns.rrset.RRset) -> bool:
 
 
 def _set_ttl(found: Scan, record: Record, ttl: int, plan: _Plan) -> None:
-    tokens = record.entry.tokens
+    tokens = record.entry.tokens(found.lines)
     if record.ttl_at is not None:
         _replace_token(found, tokens[record.ttl_at], str(ttl), plan)
     else:
@@ -323,6 +377,8 @@ def _replace_token(found: Scan, token: Token, text: str, plan: _Plan) -> None:
 
 
 def _render(text: str, found: Scan, plan: _Plan) -> str:
+    """The planned text. A line that inherited its owner from a removed line (and from no
+    line written in its place) gets that owner written out."""
     lines = list(found.lines)
     for number, edits in plan.edits.items():
         line = lines[number]
@@ -330,9 +386,10 @@ def _render(text: str, found: Scan, plan: _Plan) -> str:
             line = line[:start] + new + line[end:]
         lines[number] = line
     by_first = {entry.first: index for index, entry in enumerate(found.entries)}
-    records = {record.index: record for record in found.records}
+    owners = {record.index: record.owner for record in found.records}
     out: list[str] = []
-    last_owner: dns.name.Name | None = None
+    orphaned: dns.name.Name | None = None  # the owner a next inheriting line must write
+    origin = found.start_origin
     number = 0
     while number < len(lines):
         index = by_first.get(number)
@@ -341,24 +398,27 @@ def _render(text: str, found: Scan, plan: _Plan) -> str:
             number += 1
             continue
         entry = found.entries[index]
-        record = records.get(index)
         body = lines[entry.first:entry.last + 1]
-        if record is None:  # a directive
-            out.extend(body)
-            if index in found.directives:
-                last_owner = None
-        elif index in plan.replace:
+        if index in plan.replace:
             out.extend(_lines(plan.replace[index]))
-            last_owner = plan.owners[index]
-        elif index not in plan.drop:
-            if (entry.inherits_owner and record.owner is not None
-                    and last_owner != record.owner):
-                body[0] = _with_owner(body[0], record.owner, record.origin)
+            orphaned = None
+        elif index in plan.drop:
+            if not entry.inherits_owner:
+                orphaned = owners[index]
+        elif not entry.inherits_owner and entry.words[0].startswith("$"):
             out.extend(body)
-            last_owner = record.owner
+            if entry.words[0].upper() == "$ORIGIN":
+                origin = dns.name.from_text(entry.words[1], origin)
+            if index in found.resets:
+                orphaned = None
+        else:
+            if entry.inherits_owner and orphaned is not None:
+                body[0] = _with_owner(body[0], orphaned, origin)
+            out.extend(body)
+            orphaned = None
         if index in plan.after:
             out.extend(_lines(text for _, text in plan.after[index]))
-            last_owner = plan.after[index][-1][0]
+            orphaned = None
         number = entry.last + 1
     if -1 in plan.after:
         if out and not out[-1].endswith("\n"):

@@ -275,6 +275,7 @@ def write_document(directory: Path | str, zone: str, document: Mapping[str, Any]
     path = policy_path(directory, zone)
     if not document:
         path.unlink(missing_ok=True)
+        _fsync_folder(path.parent)
         return path
     text = yaml.safe_dump(_plain(document), sort_keys=False, default_flow_style=False)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=str(path.parent))
@@ -287,7 +288,17 @@ def write_document(directory: Path | str, zone: str, document: Mapping[str, Any]
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _fsync_folder(path.parent)
     return path
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename or unlink in ``folder`` durable (it lives in the folder's entry)."""
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _plain(value: Any) -> Any:

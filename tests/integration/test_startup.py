@@ -138,12 +138,19 @@ def test_ipv6_only() -> None:
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_stops_cleanly(signum: int) -> None:
     proc = ResolverProcess(ZONES, policies=POLICIES)
+    clients = []
     try:
         answers("127.0.0.1", proc.port)
+        for data in (b"", b"\x00\x40abc"):  # open TCP clients, idle and half-framed
+            client = socket.create_connection(("127.0.0.1", proc.port), timeout=TIMEOUT)
+            client.sendall(data)
+            clients.append(client)
         proc.proc.send_signal(signum)
         assert proc.proc.wait(timeout=TIMEOUT) == 0
     finally:
         proc.stop()
+        for client in clients:
+            client.close()
     log = proc.log()
     assert "stopping" in log and "Traceback" not in log, log
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:  # the ports are free

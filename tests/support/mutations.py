@@ -177,6 +177,24 @@ def qtype(rng: random.Random) -> bytes:
     return bytes(wire)
 
 
+def client_subnet(rng: random.Random) -> bytes:
+    """Well-formed ECS options of every shape (/0, /32, /128, odd prefixes), and now and
+    then a malformed one, for names that routing policies answer."""
+    family = rng.choice((1, 2))
+    bits = 32 if family == 1 else 128
+    prefix = rng.choice((0, 1, bits // 2, bits - 1, bits, rng.randrange(bits + 1)))
+    address = rng.getrandbits(bits) >> (bits - prefix) << (bits - prefix) if prefix else 0
+    raw = address.to_bytes(bits // 8, "big")[: (prefix + 7) // 8]
+    scope = 0 if rng.random() < 0.9 else rng.randrange(1, 129)
+    if rng.random() < 0.05:
+        prefix = rng.randrange(bits + 1, 256)  # longer than the address
+    body = struct.pack("!HBB", family, prefix, scope) + raw
+    name = rng.choice(("www", "db", "db-ro", "WwW", "x.apps", "nope")) + ".example.test"
+    query = dns.message.make_query(_case(rng, name), rng.choice(("A", "AAAA", "ANY", "TXT")))
+    query.use_edns(0, 0, 1232, options=[dns.edns.GenericOption(8, body)])
+    return query.to_wire()
+
+
 KINDS: dict[str, Callable[[random.Random], bytes]] = {
     "bitflip": bitflip,
     "truncated": truncated,

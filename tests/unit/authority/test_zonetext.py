@@ -140,13 +140,17 @@ def test_no_final_newline_and_no_ttl_directive(tmp_path: Path) -> None:
 
 
 def test_scan_reads_owner_type_and_ttl_as_the_reader_does() -> None:
-    found = scan(HAND, ORIGIN)
-    described = [(r.owner.to_text() if r.owner else None, r.rdtype, r.ttl_at is not None)
-                 for r in found.records]
-    assert ("www.example.test.", 1, True) in described
-    assert ("www.example.test.", 1, False) in described
-    assert (None, 1, False) not in described  # no record is of unknown owner here
-    assert ("deep.sub.example.test.", 1, False) in described
+    names = {dns.name.from_text(n, ORIGIN) for n in ("www", "mail", "deep.sub", "@")}
+    found = scan(HAND, ORIGIN, names)
+    described = [(r.owner.to_text(), r.rdtype, r.ttl_at is not None) for r in found.records]
+    assert described == [
+        ("example.test.", 6, False), ("example.test.", 2, False), ("example.test.", 15, False),
+        ("mail.example.test.", 1, False), ("mail.example.test.", 28, False),
+        ("www.example.test.", 1, True), ("www.example.test.", 1, False),
+        ("deep.sub.example.test.", 1, False),
+    ]
+    assert found.end_origin == dns.name.from_text("sub.example.test.")
+    assert len(found.entries) == 15
 
 
 def test_random_batches_always_read_back_as_intended(tmp_path: Path) -> None:
