@@ -79,8 +79,10 @@ class App:
         self._tasks.append(asyncio.create_task(self._watch_zones()))
 
     async def _start_admin(self) -> None:
-        """The admin API, after DNS and apart from it: if it cannot start (a non-loopback
-        address without a token, a port taken), that is logged and DNS serves on."""
+        """The admin API, after DNS. Not starting it (a non-loopback address without a token,
+        a port taken) is a startup error like any other: the operator asked for it. Once it
+        runs, a failure inside it never stops DNS (its handlers are apart from the query path).
+        """
         if not self.config.admin:
             return
         from resolver.admin.app import start_admin
@@ -89,8 +91,9 @@ class App:
             runner = await start_admin(self)
         except (ResolverError, OSError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-            log.error("admin API not started on %s: %s", self.config.admin, reason)
-            return
+            await self.close()
+            raise StartupError(f"cannot start the admin API on {self.config.admin}: {reason}"
+                               ) from None
         self._closers.append(runner.cleanup)
 
     def _start_recursion(self) -> None:

@@ -36,6 +36,7 @@ from resolver.authority.edit import Change, apply_batch, parse_new_zone, serial_
 from resolver.authority.load import ZONE_SUFFIX, ZoneData, parse_zone_file
 from resolver.authority.zonetext import NotEditable, edit_text, render_zone
 from resolver.errors import InputError, ZoneError
+from resolver.fsutil import fsync_folder
 from resolver.runtime import Runtime
 
 log = logging.getLogger("resolver.authority.writer")
@@ -118,14 +119,6 @@ def retire(path: str) -> str:
     os.replace(path, kept)
     fsync_folder(os.path.dirname(os.path.abspath(path)))
     return kept
-
-
-def fsync_folder(folder: str) -> None:
-    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def remove_stale_temps(folder: Path) -> None:

@@ -10,8 +10,6 @@ structure as the YAML): :func:`validate_record`, :func:`put_record`, :func:`dele
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +23,7 @@ from resolver.authority.load import Problem, ZoneData
 from resolver.config import policy_parse as pp
 from resolver.config.policy_record import parse_record
 from resolver.config.yamlnodes import LineDict, error_line, load
+from resolver.fsutil import remove_durably, replace_atomically
 from resolver.routing.spec import HealthCheck, PolicySet, Pool, RecordPolicy
 
 POOLS_FILE = "pools.yaml"
@@ -274,31 +273,11 @@ def write_document(directory: Path | str, zone: str, document: Mapping[str, Any]
     Comments in the old file are not kept. An empty document removes the file."""
     path = policy_path(directory, zone)
     if not document:
-        path.unlink(missing_ok=True)
-        _fsync_folder(path.parent)
+        remove_durably(path)
         return path
     text = yaml.safe_dump(_plain(document), sort_keys=False, default_flow_style=False)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_folder(path.parent)
+    replace_atomically(path, text)
     return path
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make a rename or unlink in ``folder`` durable (it lives in the folder's entry)."""
-    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _plain(value: Any) -> Any:
