@@ -58,7 +58,8 @@ def zone_lines(names: int = 10_000, origin: str = ORIGIN) -> list[str]:
     ]
     for i in range(n["host"]):
         out.append(f"host{i} A 127.{64 + (i >> 16 & 63)}.{i >> 8 & 255}.{i & 255}")
-        out.append(f"host{i} AAAA 2001:db8::{i >> 16:x}:{i & 0xFFFF:x}")
+        high = f"{i >> 16:x}:" if i >> 16 else ""  # canonical text: no lone zero group
+        out.append(f"host{i} AAAA 2001:db8::{high}{i & 0xFFFF:x}")
     for i in range(n["v4only"]):
         out.append(f"v4only{i} A 127.200.{i >> 8 & 255}.{i & 255}")
     for i in range(n["mail"]):

@@ -152,13 +152,15 @@ def start_nsd(workdir: Path, zones: dict[str, Path], host: str = "127.0.60.1", p
 
 def start_ours(workdir: Path, zones_dir: Path, host: str = "127.0.60.2", port: int = 53,
                cpu: str | None = "0", extra: tuple[str, ...] = (), probe: str = "bench.test",
-               timeout: float = 60) -> Server:
+               timeout: float = 60, policies: Path | None = None, recursion: bool = False,
+               launcher: tuple[str, ...] = ("-m", "resolver")) -> Server:
     """``resolver serve --no-recursion`` on ``host:port``, serving ``zones_dir``."""
     workdir.mkdir(parents=True, exist_ok=True)
     cmd = [
-        sys.executable, "-m", "resolver", "serve", "--listen", f"{host}:{port}",
-        "--zones", str(zones_dir), "--policies", str(workdir / "no-policies"),
-        "--admin", f"{host}:0", "--no-recursion", "--log-level", "warning", *extra,
+        sys.executable, *launcher, "serve", "--listen", f"{host}:{port}",
+        "--zones", str(zones_dir), "--policies", str(policies or workdir / "no-policies"),
+        "--admin", f"{host}:0", "--log-level", "warning",
+        *(() if recursion else ("--no-recursion",)), *extra,
     ]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     log = workdir / "resolver.log"

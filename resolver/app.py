@@ -167,9 +167,14 @@ class App:
 GIL_SWITCH_INTERVAL = 0.0005
 
 
-async def serve(config: ServerConfig) -> int:
+async def serve(config: ServerConfig, ready: Callable[[], None] | None = None,
+                prepare: Callable[[App], None] | None = None) -> int:
+    """Run one server until SIGTERM/SIGINT; ``ready()`` is called once it answers (the
+    ``--workers`` supervisor waits for that), ``prepare(app)`` before it starts."""
     sys.setswitchinterval(GIL_SWITCH_INTERVAL)
     app = App(config)
+    if prepare is not None:
+        prepare(app)
     # Signals are ours before the first socket is bound: a SIGTERM while starting stops the
     # server cleanly once started, and a SIGHUP then is not fatal (nothing to reload yet).
     loop = asyncio.get_running_loop()
@@ -186,6 +191,8 @@ async def serve(config: ServerConfig) -> int:
         return 2
     started = True
     log.info("ready: %d zones", len(app.runtime.snapshot.zones))
+    if ready is not None:
+        ready()
     await app.stopped.wait()
     log.info("stopping")
     await app.close()

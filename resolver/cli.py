@@ -118,6 +118,16 @@ def _serve(config: ServerConfig) -> int:
         runner = uvloop.run
     except ImportError:
         runner = asyncio.run
+    if config.workers > 1:
+        from resolver.workers import prepare_worker, supervise
+
+        try:
+            return supervise(
+                config, lambda own, ready: runner(serve(own, ready, prepare_worker))
+            )
+        except OSError as exc:
+            logging.getLogger("resolver.workers").error("cannot start the workers: %s", exc)
+            return 2
     try:
         return runner(serve(config))
     except KeyboardInterrupt:

@@ -24,9 +24,12 @@ MAX_COUNTED = 4096  # (type, rcode, stage) counters kept for /metrics; bounded a
 
 
 class RecentTable(Protocol):
+    def replay(self, data: bytes, tcp: bool = False) -> bytes | None: ...
+
     def answer(self, data: bytes, key: bytes, question_end: int) -> bytes | None: ...
 
-    def offer(self, key: bytes, wire: bytes, answer: Answer) -> None: ...
+    def offer(self, key: bytes, wire: bytes, answer: Answer, request: bytes = b"",
+              question_end: int = 0, tcp: bool = False) -> None: ...
 
 
 class RecursionAcl:
@@ -84,6 +87,11 @@ class QueryHandler:
         if tail is not None:
             self.table.hits += 1
             return data[:2] + tail
+        recent = self.recent
+        if recent is not None and allowed:
+            reply = recent.replay(data, tcp)  # a recursive answer, TTLs counted down
+            if reply is not None:
+                return reply
         routed = self.routed
         if routed is not None and data[2:] in routed.exact[index]:
             return routed.replay(data, index, address)
@@ -133,5 +141,5 @@ class QueryHandler:
         if answer.cacheable and keyed is not None:
             self.table.store(keyed[0], wire, data, keyed[1], index)
         elif self.recent is not None and keyed is not None and answer.stage == "recursion":
-            self.recent.offer(keyed[0], wire, answer)
+            self.recent.offer(keyed[0], wire, answer, data, keyed[1], index >= 2)
         return wire

@@ -30,6 +30,7 @@ from resolver.authority.load import Problem, ZoneData
 from resolver.authority.stage import Router
 from resolver.authority.store import ZoneStore
 from resolver.authority.zone import Dynamic, Zone
+from resolver.reaper import release_later
 
 log = logging.getLogger("resolver.runtime")
 
@@ -61,6 +62,7 @@ class Runtime:
         self._dynamic: dict[dns.name.Name, DynamicNames] = {}
         self._built: dict[str, tuple[ZoneData, object, Zone]] = {}
         self._listeners: list[Callable[[Snapshot], None]] = []
+        self._retired: list[object] = []  # replaced by this swap: freed off the loop after it
         self.started_at = time.time()
         # Held by whoever reads or writes zone files (the watcher, the admin API), so that a
         # reload never installs a parse older than an API write, nor the reverse.
@@ -79,6 +81,10 @@ class Runtime:
         self.snapshot = new
         for listener in self._listeners:
             listener(new)
+        self._retired.append(old)
+        del old
+        release_later(self._retired)  # now the only reference: a big zone is freed there
+        self._retired = []
         return new
 
     # -- zones ----------------------------------------------------------------------------
@@ -127,6 +133,7 @@ class Runtime:
                 zone = build_zone(data, dynamic)
             built[path] = (data, dynamic, zone)
             zones[data.origin] = zone
+        self._retired.append(self._built)
         self._built = built
         return ZoneStore(zones)
 
@@ -189,7 +196,7 @@ class Runtime:
             if path in self._files:
                 log.info("zone file %s removed: zone %s no longer served", path,
                          self._files[path].data.origin)
-                del self._files[path]
+                self._retired.append(self._files.pop(path))
                 changed = True
         for result in results:
             path = result.path
@@ -204,6 +211,7 @@ class Runtime:
                 problems.extend(result.problems)
                 continue
             self._failed.pop(path, None)
+            self._retired.append(self._files.get(path))
             self._files[path] = _ZoneFile(result.data, result.fingerprint)
             log.info("zone %s loaded from %s (serial %s)", result.data.origin, path,
                      _serial(result.data))
@@ -235,6 +243,7 @@ class Runtime:
     def replace_zone_data(self, data: ZoneData, files: Fingerprint | None = None) -> Snapshot:
         """Serve already-checked data for one zone file (used by the admin API). ``files``:
         the fingerprint of what was written, taken from the written file itself."""
+        self._retired.append(self._files.get(data.path))
         self._files[data.path] = _ZoneFile(data, files or fingerprint(data.files))
         self._failed.pop(data.path, None)
         return self._swap(self._build_store())

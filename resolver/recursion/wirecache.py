@@ -25,13 +25,39 @@ _TC = 0x02  # in the third header byte
 
 
 class RecentAnswers:
-    __slots__ = ("_table", "_clock", "limit", "hits")
+    """Replies by request key, and (``exact[tcp]``) by the request itself less its ID, for
+    requests whose name was lowercase: there a hit is one dict lookup, and the TTLs are
+    rewritten once a second per entry, not once per query (:meth:`replay`)."""
+
+    __slots__ = ("_table", "_clock", "limit", "hits", "exact")
 
     def __init__(self, clock: Callable[[], float] = time.monotonic, limit: int = 50_000) -> None:
         self._table: dict[bytes, tuple[bytes, tuple[tuple[int, int], ...], float, float]] = {}
         self._clock = clock
         self.limit = limit
         self.hits = 0
+        # per transport (UDP, TCP: the same bytes may get another reply, truncated or not):
+        # request less ID -> [reply less ID as of `elapsed`, elapsed, wire, fields, stored, until]
+        self.exact: tuple[dict[bytes, list], ...] = ({}, {})  # type: ignore[type-arg]
+
+    def replay(self, data: bytes, tcp: bool = False) -> bytes | None:
+        """The reply to exactly this request (but its ID), TTLs counted down; or None."""
+        exact = self.exact[tcp]
+        entry = exact.get(data[2:])
+        if entry is None:
+            return None
+        now = self._clock()
+        if now >= entry[5]:
+            del exact[data[2:]]
+            return None
+        elapsed = int(now - entry[4])
+        if elapsed != entry[1]:
+            out = bytearray(entry[2])
+            for offset, ttl in entry[3]:
+                struct.pack_into("!I", out, offset, ttl - elapsed)
+            entry[0], entry[1] = bytes(out[2:]), elapsed
+        self.hits += 1
+        return data[:2] + entry[0]
 
     def answer(self, data: bytes, key: bytes, question_end: int) -> bytes | None:
         entry = self._table.get(key)
@@ -50,8 +76,10 @@ class RecentAnswers:
                 struct.pack_into("!I", out, offset, ttl - elapsed)
         return bytes(out)
 
-    def offer(self, key: bytes, wire: bytes, answer: Answer) -> None:
-        """Store the reply just built for ``key`` if it is a plain recursive answer."""
+    def offer(self, key: bytes, wire: bytes, answer: Answer, request: bytes = b"",
+              question_end: int = 0, tcp: bool = False) -> None:
+        """Store the reply just built for ``key`` (and for ``request`` itself, when its name
+        is lowercase) if it is a plain recursive answer."""
         if answer.stage != "recursion" or answer.ede or answer.rcode not in (0, 3):
             return
         if wire[2] & _TC or len(self._table) >= self.limit:
@@ -65,9 +93,15 @@ class RecentAnswers:
             return
         now = self._clock()
         self._table[key] = (wire, fields, now, now + lifetime)
+        name = request[12 : question_end - 4]
+        exact = self.exact[tcp]
+        if request and name == name.lower() and len(exact) < self.limit:
+            exact[request[2:]] = [wire[2:], 0, wire, fields, now, now + lifetime]
 
     def clear(self) -> None:
         self._table.clear()
+        for exact in self.exact:
+            exact.clear()
 
     def __len__(self) -> int:
         return len(self._table)

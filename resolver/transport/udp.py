@@ -43,6 +43,12 @@ class UdpProtocol(asyncio.DatagramProtocol):
             self._sendto(data[:2] + tail, addr)  # type: ignore[misc]
             self.fast_hits += 1
             return
+        recent = self.handler.recent  # recursive answers, TTLs counted down (wirecache.py)
+        if recent is not None and exact is self._tables[1]:  # this client may recurse
+            reply = recent.replay(data)  # counts its own hits
+            if reply is not None:
+                self._sendto(reply, addr)  # type: ignore[misc]
+                return
         self._answer(data, addr)
 
     def _answer(self, data: bytes, addr: tuple[str, int]) -> None:

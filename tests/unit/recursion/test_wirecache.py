@@ -60,3 +60,29 @@ def test_ttl_fields_walks_every_record() -> None:
     _, wire = _pair(100)
     assert [ttl for _, ttl in ttl_fields(wire)] == [100, 150]
     assert ttl_fields(wire[:-3]) is None
+
+
+def test_exact_level_replays_with_ttls_counted_down_once_a_second() -> None:
+    """The request itself (less its ID) finds the reply; TTLs as in the keyed level."""
+    clock = Clock()
+    table = RecentAnswers(clock)
+    request = dns.message.make_query("www.example.test", "A")
+    request.id = 1
+    data = request.to_wire()
+    reply = dns.message.make_response(request)
+    reply.answer.append(dns.rrset.from_text("www.example.test.", 300, "IN", "A", "127.0.0.1"))
+    wire = reply.to_wire()
+    table.offer(b"key", wire, RECURSIVE, data, len(data))
+    again = bytes([0xBE, 0xEF]) + data[2:]
+    first = table.replay(again)
+    assert first is not None and first[:2] == b"\xbe\xef" and first[2:] == wire[2:]
+    clock.now += 2.5
+    later = dns.message.from_wire(table.replay(again) or b"")
+    assert later.answer[0].ttl == 298 and later.id == 0xBEEF
+    upper = dns.message.make_query("WWW.example.test", "A").to_wire()
+    assert table.replay(upper) is None  # another letter case: the keyed level's business
+    assert table.replay(again, tcp=True) is None  # stored for UDP: TCP may get another reply
+    clock.now += 300
+    assert table.replay(again) is None
+    table.clear()
+    assert not any(table.exact)
