@@ -164,10 +164,21 @@ def read_zone(reader: Any, text: str) -> None:
     transaction has a ``put(name, ttl, rdata, file, line)`` for records read here.
     """
     with gc_paused():
-        if ENABLED:
-            _Lines(reader, text).run()
-        else:
-            reader.read()
+        try:
+            if ENABLED:
+                _Lines(reader, text).run()
+            else:
+                reader.read()
+        finally:
+            # The transaction (our collector) points at the reader and at itself (as its
+            # own ``manager``): cycles that hold the zone data, which only the cyclic
+            # collector could free, and whose objects gc_paused is about to freeze. Break
+            # them, so that reference counting frees a replaced zone.
+            txn = reader.txn
+            if getattr(txn, "reader", None) is reader:
+                txn.reader = None
+            if getattr(txn, "manager", None) is txn:
+                txn.manager = None
 
 
 _pause_lock = threading.Lock()
@@ -191,13 +202,18 @@ def gc_paused() -> Iterator[None]:
             _gc_was_enabled = gc.isenabled()
             gc.disable()
         _pauses += 1
+    failed = False
     try:
         yield
+    except BaseException:
+        failed = True  # a traceback is a reference cycle: leave it to the collector
+        raise
     finally:
         with _pause_lock:
             _pauses -= 1
             if _pauses == 0 and _gc_was_enabled:
-                gc.freeze()  # what was read stays: no collection needs to walk it, ever
+                if not failed:
+                    gc.freeze()  # what was read stays: no collection needs to walk it
                 gc.enable()
 
 
