@@ -27,13 +27,13 @@ import os
 import select
 import shutil
 import signal
-import socket
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from resolver.config.schema import ServerConfig, parse_hostport
+from resolver.transport.sockets import free_port
 
 log = logging.getLogger("resolver.workers")
 
@@ -203,22 +203,8 @@ def _fixed_ports(config: ServerConfig) -> ServerConfig:
     for address in config.listen:
         host, port = parse_hostport(address, "listen")
         if port == 0:
-            port = _free_port(host)
+            port = free_port(host)
             address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         listen.append(address)
     return replace(config, listen=tuple(listen))
 
-
-def _free_port(host: str) -> int:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    for _ in range(50):
-        with socket.socket(family, socket.SOCK_DGRAM) as udp:
-            udp.bind((host, 0))
-            port = udp.getsockname()[1]
-            with socket.socket(family, socket.SOCK_STREAM) as tcp:
-                try:
-                    tcp.bind((host, port))
-                except OSError:
-                    continue
-                return port
-    raise OSError(f"no port free for both UDP and TCP on {host}")

@@ -53,3 +53,20 @@ def _explain(exc: OSError, port: int, kind: int) -> str:
     if exc.errno == errno.EADDRNOTAVAIL:
         return f"{text} (no interface has this address)"
     return f"{text} ({proto})"
+
+
+def free_port(host: str) -> int:
+    """A port free for both UDP and TCP on ``host`` right now (for ``--listen ADDR:0`` with
+    several workers, and for tests); best effort, as any later bind may race."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for _ in range(50):
+        with socket.socket(family, socket.SOCK_DGRAM) as udp:
+            udp.bind((host, 0))
+            port = udp.getsockname()[1]
+            with socket.socket(family, socket.SOCK_STREAM) as tcp:
+                try:
+                    tcp.bind((host, port))
+                except OSError:
+                    continue
+                return port
+    raise OSError(f"no port free for both UDP and TCP on {host}")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -22,7 +21,7 @@ import dns.message
 import dns.query
 import dns.rcode
 
-from tests.support.server import free_port
+from tests.support.server import free_port, stop_process
 
 KNOTD = os.environ.get("KNOTD", "/usr/sbin/knotd")
 NSD = os.environ.get("NSD", "/usr/sbin/nsd")
@@ -132,13 +131,7 @@ class ReferenceServer:
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self._log.close()
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,23 +13,25 @@ import dns.message
 import dns.query
 import dns.rdatatype
 
+from resolver.transport import sockets
+
 REPO = Path(__file__).resolve().parents[2]
 
 
 def free_port(host: str = "127.0.0.1") -> int:
     """A port free for both UDP and TCP on ``host`` (best effort)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    for _ in range(50):
-        with socket.socket(family, socket.SOCK_DGRAM) as udp:
-            udp.bind((host, 0))
-            port = udp.getsockname()[1]
-            with socket.socket(family, socket.SOCK_STREAM) as tcp:
-                try:
-                    tcp.bind((host, port))
-                except OSError:
-                    continue
-                return port
-    raise RuntimeError("no free port")
+    return sockets.free_port(host)
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL after 10 s: never leave a server behind."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 class ResolverProcess:
@@ -98,13 +99,7 @@ class ResolverProcess:
         self.proc.send_signal(signal.SIGHUP)
 
     def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self._log.close()
         return self.proc.returncode
 
