@@ -110,23 +110,40 @@ class App:
                  stage.ctx.hints.source, " and forwarders" if self.config.forward else "")
 
     async def _listen(self) -> None:
-        reuse_port = self.config.workers > 1
         for address in self.config.listen:
             host, port = parse_hostport(address, "listen")
             try:
-                udp = await start_udp(self.handler, host, port, reuse_port)
-                self._closers.append(udp.close)
-                self.udp.append(udp)
-                port = udp.get_extra_info("sockname")[1]  # port 0: TCP on the same port
-                tcp = await start_tcp(self.handler, host, port, self.tcp_limits, reuse_port)
+                udp, tcp = await self._bind_pair(host, port)
             except OSError as exc:
                 await self.close()
                 raise StartupError(f"cannot listen on {address}: {exc.strerror or exc}") from None
+            self._closers.append(udp.close)
+            self.udp.append(udp)
             self._closers.append(tcp.close)
             bound = udp.get_extra_info("sockname")
             label = f"[{bound[0]}]:{bound[1]}" if ":" in bound[0] else f"{bound[0]}:{bound[1]}"
             self.listeners.append(label)
             log.info("listening on %s (udp, tcp)", label)
+
+    async def _bind_pair(
+        self, host: str, port: int
+    ) -> tuple[asyncio.DatagramTransport, asyncio.Server]:
+        """UDP and TCP on one port. With port 0 the kernel picks the UDP port, and another
+        program may hold that port for TCP: then pick again (a few times) rather than fail."""
+        reuse_port = self.config.workers > 1
+        attempts = 10 if port == 0 else 1
+        for attempt in range(attempts):
+            udp = await start_udp(self.handler, host, port, reuse_port)
+            chosen = udp.get_extra_info("sockname")[1]
+            try:
+                tcp = await start_tcp(self.handler, host, chosen, self.tcp_limits, reuse_port)
+            except OSError:
+                udp.close()
+                if attempt + 1 == attempts:
+                    raise
+                continue
+            return udp, tcp
+        raise AssertionError("unreachable")
 
     async def _watch_zones(self) -> None:
         while True:
