@@ -29,6 +29,7 @@ from bench.harness import (
     start_ours,
     wait_answering,
 )
+from tests.support.unbound import CONFIG as UNBOUND_CONFIG
 
 TREE = REPO / "tests" / "data" / "recursion"
 LEVELS = {"root": ["127.0.40.1"], "tld": ["127.0.41.1", "127.0.41.2"],
@@ -39,28 +40,7 @@ QUESTIONS = [
     "a.b.c.d.e.f.g.example.test A", "x.ent.example.test A", "www.other.test A",
     "a.other.test A", "nosuch.example.test A", "www.example.test TXT",
 ]
-UNBOUND = """server:
-    interface: {host}
-    port: {port}
-    do-ip6: no
-    do-not-query-localhost: no
-    access-control: 127.0.0.0/8 allow
-    root-hints: "{hints}"
-    module-config: "iterator"
-    chroot: ""
-    username: ""
-    directory: "{tmp}"
-    pidfile: "{tmp}/unbound.pid"
-    logfile: "{tmp}/unbound.log"
-    use-syslog: no
-    verbosity: 0
-    num-threads: 1
-    local-zone: "test." nodefault
-    local-zone: "alt." nodefault
-    local-zone: "internal." nodefault
-remote-control:
-    control-enable: no
-"""
+UNBOUND = UNBOUND_CONFIG  # the same Unbound setup the interop tests compare against
 
 
 def moved(text: str) -> str:
