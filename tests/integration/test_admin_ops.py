@@ -7,14 +7,13 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from resolver.admin.openapi import document
-from tests.support.admin import TOKEN, AdminClient, upsert
+from tests.support.admin import AdminClient, upsert
 from tests.support.server import REPO, ResolverProcess, free_port
 
 ZONE = """$ORIGIN ops.test.
@@ -33,20 +32,6 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "zones" / "ops.test.zone").write_text(ZONE)
     (root / "policies").mkdir()
     return root
-
-
-@pytest.fixture(scope="module")
-def server(folder: Path) -> Iterator[ResolverProcess]:
-    with ResolverProcess(folder / "zones", policies=folder / "policies",
-                         env={"RESOLVER_API_TOKEN": TOKEN}) as proc:
-        yield proc
-
-
-@pytest.fixture
-def api(server: ResolverProcess) -> Iterator[AdminClient]:
-    client = AdminClient(server.admin_port)
-    yield client
-    client.close()
 
 
 def samples(api: AdminClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -15,7 +15,7 @@ import dns.rcode
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support.admin import TOKEN, AdminClient
+from tests.support.admin import AdminClient
 from tests.support.backends import Backends
 from tests.support.server import REPO, ResolverProcess, free_port
 
@@ -83,20 +83,6 @@ def folder(tmp_path_factory: pytest.TempPathFactory, backends: Backends) -> Path
     text = POLICIES.replace("port: PORT, interval: 1s", f"port: {free_port()}, interval: 1s")
     (root / "policies" / "r.test.yaml").write_text(text.replace("PORT", str(backends.port)))
     return root
-
-
-@pytest.fixture(scope="module")
-def server(folder: Path) -> Iterator[ResolverProcess]:
-    with ResolverProcess(folder / "zones", policies=folder / "policies",
-                         env={"RESOLVER_API_TOKEN": TOKEN}) as proc:
-        yield proc
-
-
-@pytest.fixture
-def api(server: ResolverProcess) -> Iterator[AdminClient]:
-    client = AdminClient(server.admin_port)
-    yield client
-    client.close()
 
 
 def answer(server: ResolverProcess, name: str) -> set[str] | str:

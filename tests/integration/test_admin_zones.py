@@ -51,13 +51,6 @@ def server(zones: Path) -> Iterator[ResolverProcess]:
         yield proc
 
 
-@pytest.fixture
-def api(server: ResolverProcess) -> Iterator[AdminClient]:
-    client = AdminClient(server.admin_port)
-    yield client
-    client.close()
-
-
 def answers(server: ResolverProcess, name: str, rtype: str = "A", tcp: bool = False) -> set[str]:
     reply = server.query(name, rtype, tcp=tcp)
     return {r.to_text() for rrset in reply.answer for r in rrset
