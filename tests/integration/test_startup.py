@@ -63,6 +63,29 @@ def test_tcp_port_taken() -> None:
         result.stderr)
 
 
+def test_non_loopback_admin_without_token_is_a_startup_error() -> None:
+    """An admin API asked for but not servable safely is fatal at startup, with the reason,
+    like a taken port; nothing is left listening."""
+    port = free_port()
+    result = run_serve("--zones", str(ZONES), "--policies", str(POLICIES),
+                       "--listen", f"127.0.0.1:{free_port()}", "--admin", f"0.0.0.0:{port}")
+    assert result.returncode != 0
+    assert "refusing to serve the admin API on 0.0.0.0" in result.stderr
+    with socket.socket() as sock:
+        assert sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_admin_port_taken_is_a_startup_error() -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = run_serve("--zones", str(ZONES), "--policies", str(POLICIES),
+                           "--listen", f"127.0.0.1:{free_port()}", "--admin", f"127.0.0.1:{port}")
+    assert result.returncode != 0
+    assert "cannot start the admin API" in result.stderr
+
+
 def test_second_listener_taken_releases_the_first() -> None:
     first = free_port()
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as holder:
