@@ -73,10 +73,13 @@ def _has_address(data: ZoneData, name: dns.name.Name) -> bool:
 def build_zone(
     data: ZoneData, dynamic: Mapping[dns.name.Name, Mapping[int, Dynamic]] | None = None
 ) -> Zone:
-    """Freeze checked data into a servable :class:`Zone`, with policy-bound names added."""
-    nodes: dict[dns.name.Name, dict[int, Entry]] = {
-        name: dict(node) for name, node in data.rrsets.items()
-    }
-    for name, entries in (dynamic or {}).items():
-        nodes.setdefault(name, {}).update(entries)
+    """Freeze checked data into a servable :class:`Zone`, with policy-bound names added.
+    (The zone copies each node: only the nodes that ``dynamic`` changes are copied here,
+    not a million of them twice, for a moment of memory and a long free.)"""
+    nodes: Mapping[dns.name.Name, Mapping[int, Entry]] = data.rrsets
+    if dynamic:
+        merged: dict[dns.name.Name, Mapping[int, Entry]] = dict(data.rrsets)
+        for name, entries in dynamic.items():
+            merged[name] = {**merged.get(name, {}), **entries}
+        nodes = merged
     return Zone(data.origin, nodes, source=data.path)

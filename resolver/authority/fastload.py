@@ -33,6 +33,8 @@ import dns.rdatatype
 import dns.ttl
 import dns.zonefile
 
+from resolver.reaper import release_later
+
 # The reader's TTL rules are copied by calling its own method; without it (older dnspython),
 # every line goes to dnspython.
 ENABLED = hasattr(dns.zonefile.Reader, "_implicit_ttl")
@@ -157,6 +159,13 @@ def _same_objects() -> bool:
 _make_rdata = _by_slots if _same_objects() else _by_constructor
 
 
+def reader_stream(text: str) -> io.StringIO:
+    """What the tokenizer of the reader given to :func:`read_zone` reads. With the fast path
+    on, dnspython only reads the lines handed to it, each run with its own tokenizer: the
+    whole text is not copied into a buffer then (a long C call, and memory)."""
+    return io.StringIO(text if not ENABLED else "")
+
+
 def read_zone(reader: Any, text: str) -> None:
     """Feed every record of ``text`` to ``reader.txn``, as ``reader.read()`` would.
 
@@ -217,6 +226,20 @@ def gc_paused() -> Iterator[None]:
                 gc.enable()
 
 
+def _split_lines(text: str, chunk: int = 1 << 20) -> list[str]:
+    """``text.split("\n")``, a megabyte at a time: splitting a big zone whole is one C call
+    of a tenth of a second, which no other thread can interrupt."""
+    lines: list[str] = []
+    start = 0
+    while True:
+        end = text.find("\n", start + chunk)
+        if end < 0:
+            lines.extend(text[start:].split("\n"))
+            return lines
+        lines.extend(text[start:end].split("\n"))
+        start = end + 1
+
+
 def _plain(line: str) -> bool:
     return _NOT_PLAIN.search(line.partition(";")[0]) is None
 
@@ -253,7 +276,7 @@ class _Lines:
         self._names: dict[str, dns.name.Name] = {}
 
     def run(self) -> None:
-        lines = self.text.split("\n")
+        lines = _split_lines(self.text)
         count = len(lines)
         index = 0
         while index < count:
@@ -267,6 +290,12 @@ class _Lines:
                 depth += _paren_depth_change(lines[index])
                 index += 1
             self._dnspython(lines, start, index)
+        # A million lines and the names' texts are freed piece by piece, not in one go
+        # (by the reaper, once nothing else holds them: when this returns).
+        garbage = [lines, self._caches]
+        del lines
+        self._caches, self._names = {}, {}
+        release_later(garbage)
 
     def _dnspython(self, lines: list[str], start: int, end: int) -> None:
         """Lines ``start``..``end`` (0-based) through dnspython, numbered as in the file."""

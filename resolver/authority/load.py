@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +24,7 @@ import dns.rrset
 import dns.tokenizer
 import dns.zonefile
 
-from resolver.authority.fastload import read_zone
+from resolver.authority.fastload import read_zone, reader_stream
 from resolver.errors import ZoneError
 
 ZONE_SUFFIX = ".zone"
@@ -175,7 +176,7 @@ class _Collector:
 
 def origin_for(path: Path, text: str) -> dns.name.Name:
     """A leading ``$ORIGIN`` names the zone; otherwise the file name (``example.test.zone``)."""
-    for raw in text.splitlines():
+    for raw in _leading_lines(text):
         line = raw.split(";", 1)[0].strip()
         if not line:
             continue
@@ -189,6 +190,24 @@ def origin_for(path: Path, text: str) -> dns.name.Name:
     return dns.name.from_text(stem)
 
 
+def _read_text(path: Path, chunk: int = 1 << 20) -> str:
+    """``path.read_text()``, decoded a megabyte at a time (a big zone decoded whole is one
+    long C call, during which no other thread answers)."""
+    with path.open(encoding="utf-8") as f:
+        return "".join(iter(lambda: f.read(chunk), ""))
+
+
+def _leading_lines(text: str) -> Iterator[str]:
+    """The lines of ``text``, one at a time: the first few are wanted, and splitting a big
+    zone's text whole takes a tenth of a second (holding the GIL, like any one C call)."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end + 1
+        yield text[start:end]
+        start = end
+
+
 def parse_zone_file(
     path: Path, origin: dns.name.Name | None = None, text: str | None = None
 ) -> ZoneData:
@@ -197,7 +216,7 @@ def parse_zone_file(
     ``text``: what the file is about to hold (the admin API checks before it writes)."""
     if text is None:
         try:
-            text = path.read_text(encoding="utf-8")
+            text = _read_text(path)
         except (OSError, UnicodeDecodeError) as exc:
             raise ZoneError(str(path), f"cannot read zone file: {exc}", 1) from exc
     try:
@@ -207,7 +226,7 @@ def parse_zone_file(
     included: list[str] = []
     data = ZoneData(origin=origin, path=str(path))
     collector = _Collector(data)
-    tokenizer = _ZoneTokenizer(io.StringIO(text), str(path), included)
+    tokenizer = _ZoneTokenizer(reader_stream(text), str(path), included)
     reader = _Reader(
         tokenizer, dns.rdataclass.IN, collector, allow_include=True  # type: ignore[arg-type]
     )

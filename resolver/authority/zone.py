@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 import dns.name
@@ -92,7 +93,9 @@ class Zone:
                 if len(name) == depth:
                     break
                 name = origin if len(name) == depth + 1 else name.parent()
-        self._existing = frozenset(existing)
+        # Kept as built, never changed: a frozenset copy of a million names, and freeing this
+        # set after it, are two long C calls during which no other thread answers.
+        self._existing: AbstractSet[dns.name.Name] = existing
         soa = self.nodes.get(origin, {}).get(SOA)
         if not isinstance(soa, dns.rrset.RRset):
             raise ValueError(f"zone {origin} has no SOA at its apex")
@@ -113,6 +116,10 @@ class Zone:
     def exists(self, name: dns.name.Name) -> bool:
         """True for names with data and for empty non-terminals."""
         return name in self._existing
+
+    def existing(self) -> AbstractSet[dns.name.Name]:
+        """Every name that exists: names with data and empty non-terminals."""
+        return self._existing
 
     def negative_soa(self) -> dns.rrset.RRset:
         """The SOA to put in the authority section of a negative answer (RFC 2308 §3)."""
