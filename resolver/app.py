@@ -21,9 +21,11 @@ from resolver.errors import ResolverError
 from resolver.fastpath import AnswerTable
 from resolver.handler import QueryHandler, RecursionAcl
 from resolver.pipeline import Guard, Pipeline, Stage
+from resolver.reloadshare import ReloadReport
 from resolver.routing.fastpath import RoutedTable
 from resolver.routing.service import RoutingService
 from resolver.runtime import Runtime
+from resolver.stats import Counters, read_counters
 from resolver.transport.tcp import TcpLimits, start_tcp
 from resolver.transport.udp import start_udp
 
@@ -56,7 +58,12 @@ class App:
         self.udp: list[asyncio.DatagramTransport] = []  # /metrics reads their fast-path hits
         self._closers: list[Callable[[], Awaitable[None] | None]] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self.started = asyncio.Event()
         self.stopped = asyncio.Event()
+        # What ``POST /reload`` and ``/metrics`` cover: this process, unless ``--workers N``
+        # links it with the others (``workers.prepare_worker``).
+        self.reload_everywhere: Callable[[], Awaitable[ReloadReport]] = self._reload_alone
+        self.counters: Callable[[], Counters] = lambda: read_counters(self)
 
     async def start(self) -> None:
         if not Path(self.config.zones).is_dir():
@@ -77,6 +84,7 @@ class App:
         await self._listen()
         await self._start_admin()
         self._tasks.append(asyncio.create_task(self._watch_zones()))
+        self.started.set()
 
     async def _start_admin(self) -> None:
         """The admin API, after DNS. Not starting it (a non-loopback address without a token,
@@ -165,6 +173,10 @@ class App:
         except Exception:
             log.exception("policy reload failed; the last good policies keep serving")
 
+    async def _reload_alone(self) -> ReloadReport:
+        await self.reload()
+        return ReloadReport(1, (0,))
+
     def add_closer(self, closer: Callable[[], Awaitable[None] | None]) -> None:
         self._closers.append(closer)
 
@@ -195,18 +207,16 @@ async def serve(config: ServerConfig, ready: Callable[[], None] | None = None,
     # Signals are ours before the first socket is bound: a SIGTERM while starting stops the
     # server cleanly once started, and a SIGHUP then is not fatal (nothing to reload yet).
     loop = asyncio.get_running_loop()
-    started = False
     loop.add_signal_handler(signal.SIGTERM, app.stopped.set)
     loop.add_signal_handler(signal.SIGINT, app.stopped.set)
     loop.add_signal_handler(
-        signal.SIGHUP, lambda: started and asyncio.ensure_future(app.reload())
+        signal.SIGHUP, lambda: app.started.is_set() and asyncio.ensure_future(app.reload())
     )
     try:
         await app.start()
     except ResolverError as exc:
         log.error("%s", exc)
         return 2
-    started = True
     log.info("ready: %d zones", len(app.runtime.snapshot.zones))
     if ready is not None:
         ready()

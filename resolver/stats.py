@@ -1,17 +1,30 @@
 """Plain counters for the hot paths, read by ``/metrics`` at scrape time.
 
 The query path only increments ints and dict entries (no locks: one event loop per process);
-:mod:`resolver.admin.metrics` turns them into Prometheus families when scraped.
+:func:`read_counters` copies them into a frozen :class:`Counters` (once a second with several
+workers, see ``countershare.py``; at scrape time otherwise), and :mod:`resolver.admin.metrics`
+turns that into Prometheus families.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 # Seconds: from a loopback answer to a slow far upstream or a check that times out.
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
                    2.5, 5.0, 10.0)
+
+
+def _cumulative(bounds: Sequence[float], counts: Sequence[int]) -> list[tuple[str, int]]:
+    out, running = [], 0
+    for bound, count in zip((*bounds, float("inf")), counts, strict=True):
+        running += count
+        out.append(("+Inf" if bound == float("inf") else repr(bound), running))
+    return out
 
 
 class Histogram:
@@ -32,8 +45,85 @@ class Histogram:
 
     def cumulative(self) -> list[tuple[str, int]]:
         """``(le, count)`` pairs as Prometheus wants them, ``+Inf`` last."""
-        out, running = [], 0
-        for bound, count in zip((*self.bounds, float("inf")), self.counts, strict=True):
-            running += count
-            out.append(("+Inf" if bound == float("inf") else repr(bound), running))
-        return out
+        return _cumulative(self.bounds, self.counts)
+
+
+@dataclass(frozen=True)
+class HistogramCounts:
+    """A copy of a :class:`Histogram` at one moment; copies from several processes add up."""
+
+    bounds: tuple[float, ...] = LATENCY_BUCKETS
+    counts: tuple[int, ...] = (0,) * (len(LATENCY_BUCKETS) + 1)
+    sum: float = 0.0
+    count: int = 0
+
+    @classmethod
+    def of(cls, histogram: Histogram | None) -> HistogramCounts:
+        if histogram is None:
+            return cls()
+        return cls(histogram.bounds, tuple(histogram.counts), histogram.sum, histogram.count)
+
+    def __add__(self, other: HistogramCounts) -> HistogramCounts:
+        if other.bounds != self.bounds:  # another version's buckets: cannot be merged
+            return self if self.count >= other.count else other
+        counts = tuple(a + b for a, b in zip(self.counts, other.counts, strict=True))
+        return HistogramCounts(self.bounds, counts, self.sum + other.sum,
+                               self.count + other.count)
+
+    def cumulative(self) -> list[tuple[str, int]]:
+        return _cumulative(self.bounds, self.counts)
+
+
+QueryKey = tuple[int, int, str]  # (qtype, rcode, stage)
+
+
+@dataclass(frozen=True)
+class Counters:
+    """Every counter one process keeps, copied at one moment; ``a + b`` adds two processes'."""
+
+    queries: Mapping[QueryKey, int] = field(default_factory=dict)
+    fastpath_hits: int = 0
+    fastpath_misses: int = 0
+    cache_hits: int = 0
+    cache_misses: int = 0
+    upstream_latency: HistogramCounts = HistogramCounts()
+    check_durations: HistogramCounts = HistogramCounts()
+
+    def __add__(self, other: Counters) -> Counters:
+        queries = Counter(self.queries)
+        queries.update(other.queries)
+        return Counters(
+            dict(queries),
+            self.fastpath_hits + other.fastpath_hits,
+            self.fastpath_misses + other.fastpath_misses,
+            self.cache_hits + other.cache_hits,
+            self.cache_misses + other.cache_misses,
+            self.upstream_latency + other.upstream_latency,
+            self.check_durations + other.check_durations,
+        )
+
+
+def read_counters(server: Any) -> Counters:
+    """This process's counters, from wherever the server's parts keep them (a part that is
+    not there, such as recursion when it is off, counts zero)."""
+    udp_hits = sum(_fast_hits(listener) for listener in getattr(server, "udp", ()))
+    table = getattr(server, "table", None)
+    recursion = next((s for s in getattr(server, "stages", ())
+                      if getattr(s, "name", "") == "recursion"), None)
+    scheduler = getattr(getattr(server, "routing", None), "scheduler", None)
+    return Counters(
+        dict(getattr(getattr(server, "handler", None), "counts", {})),  # a copy: it pickles
+        getattr(table, "hits", 0) + udp_hits,
+        getattr(table, "misses", 0),
+        getattr(recursion, "hits", 0),
+        getattr(recursion, "misses", 0),
+        HistogramCounts.of(getattr(getattr(recursion, "upstream", None), "latency", None)),
+        HistogramCounts.of(getattr(scheduler, "durations", None)),
+    )
+
+
+def _fast_hits(listener: Any) -> int:
+    """Answers a UDP listener replayed itself (an asyncio transport keeps them on its
+    protocol, ``transport.udp.UdpListener`` on itself)."""
+    get_protocol = getattr(listener, "get_protocol", None)
+    return getattr(get_protocol() if get_protocol else listener, "fast_hits", 0)

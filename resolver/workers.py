@@ -9,14 +9,19 @@ The parent process forks the workers before it starts anything else, then only s
 - SIGHUP is passed on to every worker (each reloads everything); SIGTERM and SIGINT stop
   them all and then the parent;
 - worker 0 alone serves the admin API (one port, one process). What the API changes on disk
-  (zone edits, policies) reaches the other workers through the files they watch;
+  (zone edits, policies) reaches the other workers through the files they watch, within a
+  second (``POST /api/v1/reload``: at once, below);
 - a worker that fails before it is ready (a port taken, an invalid file) stops the whole
   server with its exit status; a worker that dies later is started again (at most once a
   second per worker).
 
-Health checks run once, in worker 0, whose health board (results, admin overrides, pushed
-replica status) is sent to the other workers (``healthshare.py``): checks do not multiply
-with the workers, and an override or a push made through the API reaches all of them.
+The workers talk over Unix datagram sockets in a folder the parent creates for this server
+(``workerchannel.py``). Health checks run once, in worker 0, whose health board (results,
+admin overrides, pushed replica status) is sent to the other workers (``healthshare.py``):
+checks do not multiply with the workers, and an override or a push made through the API
+reaches all of them. ``POST /api/v1/reload`` asks every worker and answers once each has
+reloaded (``reloadshare.py``); ``/metrics`` adds up every worker's counters
+(``countershare.py``).
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
 
 from resolver.config.schema import ServerConfig, parse_hostport
 from resolver.transport.sockets import free_port
@@ -80,11 +87,26 @@ def supervise(config: ServerConfig, run_server: RunServer) -> int:
     return status
 
 
-def prepare_worker(app: object) -> None:
-    """In a worker, before it starts: worker 0 leads the health checks, the others follow."""
+def prepare_worker(app: Any) -> None:
+    """In a worker, before it starts: link it with the others over the workers' channel.
+    Worker 0 leads the health checks, fans ``POST /reload`` out and sums ``/metrics``."""
     from resolver import healthshare
+    from resolver.countershare import CounterShare
+    from resolver.reloadshare import ReloadFollower, ReloadLeader
+    from resolver.workerchannel import Channel
 
-    healthshare.attach(app, int(os.environ[_INDEX_VARIABLE]), os.environ[_DIR_VARIABLE])
+    index, directory = int(os.environ[_INDEX_VARIABLE]), Path(os.environ[_DIR_VARIABLE])
+    workers = app.config.workers
+    channel = Channel(directory, index)
+    app.add_closer(channel.close)
+    healthshare.attach(app.routing, channel, workers)
+    counters = CounterShare(app, directory, index, workers)
+    app.add_closer(counters.close)
+    if index == 0:
+        app.reload_everywhere = ReloadLeader(app.reload, channel, workers).reload
+        app.counters = counters.totals
+    else:
+        ReloadFollower(app.reload, app.started, channel)
 
 
 def _loop(workers: list[_Worker], config: ServerConfig, run_server: RunServer,

@@ -18,7 +18,9 @@ if TYPE_CHECKING:
     from resolver.config.schema import ServerConfig
     from resolver.fastpath import AnswerTable
     from resolver.handler import QueryHandler
+    from resolver.reloadshare import ReloadReport
     from resolver.runtime import Runtime
+    from resolver.stats import Counters
 
 
 class Server(Protocol):
@@ -32,6 +34,14 @@ class Server(Protocol):
     table: AnswerTable
 
     def reload(self) -> Awaitable[None]: ...
+
+    def reload_everywhere(self) -> Awaitable[ReloadReport]:
+        """This process and, with ``--workers N``, every other worker."""
+        ...
+
+    def counters(self) -> Counters:
+        """This process's counters, or with ``--workers N`` every worker's."""
+        ...
 
 
 SERVER: web.AppKey[Server] = web.AppKey("server")

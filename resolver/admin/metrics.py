@@ -2,7 +2,9 @@
 
 Nothing on the query path talks to prometheus-client: the handler, the fast-path table, the
 recursion stage and the health board keep ints and :class:`resolver.stats.Histogram` objects,
-and :class:`ServerCollector` reads them when Prometheus asks. Families:
+and :class:`ServerCollector` reads them when Prometheus asks (``server.counters()``: this
+process's counters, or with ``--workers N`` the sum over every worker, the others' up to a
+second old; the gauges below are worker 0's). Families:
 
 - ``resolver_queries_total{type,rcode,stage}``: queries answered by the pipeline;
 - ``resolver_fastpath_hits_total`` / ``_misses_total``: answers replayed from prebuilt wire
@@ -17,7 +19,7 @@ and :class:`ServerCollector` reads them when Prometheus asks. Families:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dns.rcode
@@ -34,7 +36,7 @@ from prometheus_client.registry import Collector
 
 from resolver.admin.common import SERVER, Server
 from resolver.authority.edit import serial_of
-from resolver.stats import Histogram
+from resolver.stats import HistogramCounts, QueryKey
 
 REGISTRY: web.AppKey[CollectorRegistry] = web.AppKey("registry")
 
@@ -45,29 +47,22 @@ class ServerCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         server = self.server
-        yield _queries(getattr(server.handler, "counts", {}))
-        table = server.table
-        udp_hits = sum(getattr(t.get_protocol(), "fast_hits", 0)
-                       for t in getattr(server, "udp", ()))
+        counters = server.counters()  # every worker's, with --workers N (countershare.py)
+        yield _queries(counters.queries)
         yield _counter("resolver_fastpath_hits", "Answers replayed from the fast-path table.",
-                       getattr(table, "hits", 0) + udp_hits)
+                       counters.fastpath_hits)
         yield _counter("resolver_fastpath_misses", "Fast-path lookups that found nothing.",
-                       getattr(table, "misses", 0))
-        recursion = next((s for s in getattr(server, "stages", ())
-                          if getattr(s, "name", "") == "recursion"), None)
+                       counters.fastpath_misses)
         yield _counter("resolver_cache_hits", "Recursive queries answered from the cache.",
-                       getattr(recursion, "hits", 0))
+                       counters.cache_hits)
         yield _counter("resolver_cache_misses", "Recursive queries that went upstream.",
-                       getattr(recursion, "misses", 0))
-        upstream = getattr(recursion, "upstream", None)
+                       counters.cache_misses)
         yield _histogram("resolver_upstream_latency_seconds",
                          "Round-trip time of exchanges with upstream servers.",
-                         getattr(upstream, "latency", None))
-        routing = getattr(server, "routing", None)
+                         counters.upstream_latency)
         yield _histogram("resolver_health_check_duration_seconds",
-                         "Duration of health probes.",
-                         getattr(getattr(routing, "scheduler", None), "durations", None))
-        yield from _pools(getattr(routing, "board", None))
+                         "Duration of health probes.", counters.check_durations)
+        yield from _pools(getattr(getattr(server, "routing", None), "board", None))
         yield from _zones(server)
 
 
@@ -77,7 +72,7 @@ def _counter(name: str, documentation: str, value: int) -> Metric:
     return family
 
 
-def _queries(counts: dict[tuple[int, int, str], int]) -> Metric:
+def _queries(counts: Mapping[QueryKey, int]) -> Metric:
     family = CounterMetricFamily("resolver_queries", "Queries answered by the pipeline.",
                                  labels=["type", "rcode", "stage"])
     for (qtype, rcode, stage), value in sorted(counts.items()):
@@ -86,10 +81,8 @@ def _queries(counts: dict[tuple[int, int, str], int]) -> Metric:
     return family
 
 
-def _histogram(name: str, documentation: str, histogram: Histogram | None) -> Metric:
+def _histogram(name: str, documentation: str, histogram: HistogramCounts) -> Metric:
     family = HistogramMetricFamily(name, documentation)
-    if histogram is None:
-        histogram = Histogram()
     family.add_metric([], histogram.cumulative(), histogram.sum)
     return family
 

@@ -22,8 +22,8 @@ ROUTES: tuple[tuple[str, str, str, str | None, int, str], ...] = (
     ("GET", "/metrics", "Prometheus text exposition", None, 200, "operations"),
     ("GET", "/api/v1/status", "Version, zones and serials, listeners, uptime", None, 200,
      "operations"),
-    ("POST", "/api/v1/reload", "Read every zone and policy file again (as SIGHUP)", None, 200,
-     "operations"),
+    ("POST", "/api/v1/reload", "Read every zone and policy file again, in every worker (as "
+     "SIGHUP); 504 if a worker did not confirm", None, 200, "operations"),
     ("GET", "/api/v1/openapi.json", "This document", None, 200, "operations"),
     ("GET", "/api/v1/zones", "Every zone served", None, 200, "zones"),
     ("POST", "/api/v1/zones", "Create a zone (and its file)", "NewZone", 201, "zones"),

@@ -56,11 +56,18 @@ async def status(request: web.Request) -> web.Response:
 
 
 async def reload(request: web.Request) -> web.Response:
-    """As SIGHUP: every zone and policy file is read again now; bad files keep their last
-    good version serving and are listed in ``rejected_zone_files`` (details in the log)."""
+    """As SIGHUP: every zone and policy file is read again now, by every worker; bad files
+    keep their last good version serving and are listed in ``rejected_zone_files`` (details
+    in the log). ``504`` when a worker did not confirm in time (``resolver/reloadshare.py``)."""
     server = request.app[SERVER]
-    await server.reload()
-    return reply({"reloaded": True, **status_body(server, request.app[STARTED])})
+    report = await server.reload_everywhere()
+    body = {"reloaded": report.complete, "workers": report.to_json(),
+            **status_body(server, request.app[STARTED])}
+    if not report.complete:
+        missing = ", ".join(map(str, report.unconfirmed))
+        return reply({"error": f"worker {missing} did not confirm the reload in time",
+                      "field": None, **body}, 504)
+    return reply(body)
 
 
 def add_routes(app: web.Application, base: str) -> None:

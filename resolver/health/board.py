@@ -4,6 +4,10 @@ Monitors report through :meth:`HealthBoard.report`; the admin API calls
 :meth:`set_override`, :meth:`push`, :meth:`pools_view`, :meth:`pool_view` and
 :meth:`replicas_view`. Every change replaces :attr:`snapshot` whole (one reference swap), and the
 router reads that attribute once per query. State changes are logged with their reason.
+
+With several workers (``resolver/healthshare.py``) one board's state is copied into others:
+:meth:`export_state` and :meth:`import_state` carry it as a :class:`BoardState`, and
+:meth:`on_publish` tells the sender when there is something new to send.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 
 from resolver.health import hysteresis as hy
@@ -39,10 +44,23 @@ class BoardError(ValueError):
         self.field = field
 
 
+@dataclass(frozen=True)
+class BoardState:
+    """What one board knows, for another (another worker's) to adopt: target results with
+    their hysteresis, replica roles and lags, pushed replica status, admin overrides. The
+    tables are copies (plain dicts, so the state pickles), never the board's own."""
+
+    targets: Mapping[Target, TargetState]
+    replicas: Mapping[MemberKey, ReplicaState]
+    pushed: Mapping[MemberKey, ReplicaState]
+    overrides: Mapping[MemberKey, Override]
+
+
 class HealthBoard:
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
         self.snapshot = HealthSnapshot()
+        self._subscribers: list[Callable[[HealthSnapshot], None]] = []
         self._pools: dict[str, Pool] = {}
         self._users: dict[Target, list[MemberKey]] = {}
         self._targets: dict[Target, TargetState] = {}
@@ -203,6 +221,25 @@ class HealthBoard:
     def pools(self) -> Mapping[str, Pool]:
         return MappingProxyType(self._pools)
 
+    # -- sharing between workers ----------------------------------------------------------
+    def export_state(self) -> BoardState:
+        return BoardState(dict(self._targets), dict(self._replicas), dict(self._pushed),
+                          dict(self._overrides))
+
+    def import_state(self, state: BoardState) -> None:
+        """Adopt another board's state for the targets and members this board's pools use
+        (its own state stays for targets the other does not know yet), then publish."""
+        members = {(p.id, m.value) for p in self._pools.values() for m in p.members}
+        self._targets = {t: state.targets.get(t, s) for t, s in self._targets.items()}
+        self._replicas = {k: v for k, v in state.replicas.items() if k in members}
+        self._pushed = {k: v for k, v in state.pushed.items() if k in members}
+        self._overrides = {k: v for k, v in state.overrides.items() if k in members}
+        self._publish()
+
+    def on_publish(self, callback: Callable[[HealthSnapshot], None]) -> None:
+        """Call ``callback(snapshot)`` after every change (each one ends in a publish)."""
+        self._subscribers.append(callback)
+
     def _publish(self) -> None:
         self.snapshot = HealthSnapshot(
             self.snapshot.generation + 1,
@@ -210,4 +247,9 @@ class HealthBoard:
             MappingProxyType(dict(self._replicas)),
             MappingProxyType(dict(self._overrides)),
         )
+        for callback in self._subscribers:
+            try:
+                callback(self.snapshot)
+            except Exception:  # a failing listener must not undo or block a health change
+                log.exception("health subscriber failed")
 

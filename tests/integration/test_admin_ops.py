@@ -7,10 +7,9 @@ import os
 from pathlib import Path
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from resolver.admin.openapi import document
-from tests.support.admin import AdminClient, upsert
+from tests.support.admin import AdminClient, metric_samples, upsert
 from tests.support.server import ResolverProcess
 
 ZONE = """$ORIGIN ops.test.
@@ -31,19 +30,11 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def samples(api: AdminClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    reply = api.call("GET", "/metrics", auth=False)
-    assert reply.status == 200
-    assert reply.headers["Content-Type"].startswith("text/plain")
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(reply.body) for s in family.samples}
-
-
 def test_metrics(server: ResolverProcess, api: AdminClient) -> None:
     for _ in range(5):
         server.query("www.ops.test.", "A")
     server.query("nope.ops.test.", "AAAA")
-    values = samples(api)
+    values = metric_samples(api)
     key = ("resolver_queries_total", (("rcode", "NOERROR"), ("stage", "authority"),
                                       ("type", "A")))
     assert values[key] >= 1

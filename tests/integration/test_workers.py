@@ -1,4 +1,5 @@
-"""``serve --workers 2``: two processes answer on one port, and a SIGHUP reaches both.
+"""``serve --workers 2``: two processes answer on one port; a SIGHUP and ``POST
+/api/v1/reload`` reach both, and ``/metrics`` counts both.
 
 Which worker answers a query is the kernel's choice (SO_REUSEPORT hashes the client's
 address and port), so queries go out from many client sockets. To tell that each worker
@@ -20,6 +21,7 @@ import dns.message
 import dns.rdatatype
 import pytest
 
+from tests.support.admin import TOKEN, AdminClient, metric_samples, queries_counted
 from tests.support.server import ResolverProcess
 
 CLIENTS = 24
@@ -84,6 +86,28 @@ def settle(server: ResolverProcess, name: str, want: set[str | None], deadline: 
         time.sleep(0.2)
 
 
+def each_worker_answers(server: ResolverProcess, pids: list[int], name: str
+                        ) -> list[set[str]]:
+    """What each worker answers, found by pausing the other one (SIGSTOP) in turn."""
+    found = []
+    for paused, running in (pids, pids[::-1]):
+        os.kill(paused, signal.SIGSTOP)
+        try:
+            answered = {a for a in ask_from_many(server, name, 0.3) if a}
+        finally:
+            os.kill(paused, signal.SIGCONT)
+        assert answered, f"worker {running} answered nothing while {paused} was paused"
+        found.append(answered)
+    return found
+
+
+def edit_unseen(zone: Path, old: str, new: str) -> None:
+    """An edit that keeps the file's size, time and inode: only a reload makes it seen."""
+    before = zone.stat()
+    zone.write_text(zone.read_text().replace(old, new))
+    os.utime(zone, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
 def wait_for_workers(server: ResolverProcess, count: int) -> list[int]:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -98,20 +122,9 @@ def test_two_workers_answer_and_reload_together(zones: Path, tmp_path: Path) -> 
         pids = wait_for_workers(server, 2)
         assert len(pids) == 2
         assert settle(server, "www.example.test", {"127.0.0.80"}) == {"127.0.0.80"}
-        for paused, running in (pids, pids[::-1]):
-            os.kill(paused, signal.SIGSTOP)
-            try:
-                answered = [a for a in ask_from_many(server, "www.example.test", 0.3) if a]
-            finally:
-                os.kill(paused, signal.SIGCONT)
-            assert answered, f"worker {running} answered nothing while {paused} was paused"
-            assert set(answered) == {"127.0.0.80"}
+        assert each_worker_answers(server, pids, "www.example.test") == [{"127.0.0.80"}] * 2
 
-        # An edit that keeps the file's size, time and inode: only SIGHUP makes it seen.
-        zone = zones / "example.test.zone"
-        before = zone.stat()
-        zone.write_text(zone.read_text().replace("127.0.0.80", "127.0.0.81"))
-        os.utime(zone, ns=(before.st_atime_ns, before.st_mtime_ns))
+        edit_unseen(zones / "example.test.zone", "127.0.0.80", "127.0.0.81")
         time.sleep(1.5)  # a poll or two: nothing changes without the signal
         assert settle(server, "www.example.test", {"127.0.0.80"}) == {"127.0.0.80"}
         server.reload()
@@ -119,6 +132,62 @@ def test_two_workers_answer_and_reload_together(zones: Path, tmp_path: Path) -> 
         assert server.log().count("reload requested") >= 3  # the parent, then each worker
     assert server.proc.returncode == 0
     assert workers_of(server.proc.pid) == []
+
+
+def test_an_api_reload_is_done_by_every_worker_before_the_answer(zones: Path,
+                                                                 tmp_path: Path) -> None:
+    with ResolverProcess(zones, "--workers", "2", policies=tmp_path / "none",
+                         env={"RESOLVER_API_TOKEN": TOKEN}) as server:
+        pids = wait_for_workers(server, 2)
+        assert settle(server, "www.example.test", {"127.0.0.80"}) == {"127.0.0.80"}
+        edit_unseen(zones / "example.test.zone", "127.0.0.80", "127.0.0.81")
+        api = AdminClient(server.admin_port)
+        reply = api.call("POST", "/api/v1/reload")
+        api.close()
+        assert reply.status == 200, reply.body
+        assert reply.body["reloaded"] is True
+        assert reply.body["workers"] == {"count": 2, "confirmed": [0, 1], "starting": [],
+                                         "unconfirmed": []}
+        # Confirmed means done: each worker answers the edit at once, with no waiting.
+        assert each_worker_answers(server, pids, "www.example.test") == [{"127.0.0.81"}] * 2
+
+
+def wait_for_count(api: AdminClient, at_least: float, deadline: float = 10) -> float:
+    """The queries /metrics counts, once at least ``at_least`` (the others' part is up to a
+    second old) or at the deadline."""
+    end = time.monotonic() + deadline
+    while True:
+        counted = queries_counted(metric_samples(api))
+        if counted >= at_least or time.monotonic() > end:
+            return counted
+        time.sleep(0.2)
+
+
+def test_metrics_count_every_worker_across_a_restart(zones: Path, tmp_path: Path) -> None:
+    with ResolverProcess(zones, "--workers", "2", policies=tmp_path / "none") as server:
+        pids = wait_for_workers(server, 2)
+        api = AdminClient(server.admin_port, token=None)
+        os.kill(pids[0], signal.SIGSTOP)  # what is answered now, worker 1 answered
+        try:
+            by_worker_1 = [a for a in ask_from_many(server, "www.example.test", 0.3) if a]
+        finally:
+            os.kill(pids[0], signal.SIGCONT)  # it answers the rest from its socket buffer
+        assert by_worker_1
+        assert all(ask_from_many(server, "www.example.test"))  # both running
+        sent = 2 * CLIENTS
+        counted = wait_for_count(api, sent)
+        assert counted >= sent, f"{counted} of {sent} queries counted: worker 1's are missing"
+
+        time.sleep(1.5)  # no queries now: every worker has written its last count
+        before = wait_for_count(api, 0)
+        os.kill(pids[1], signal.SIGKILL)
+        deadline = time.monotonic() + 15
+        while len(set(workers_of(server.proc.pid)) - {pids[1]}) < 2:
+            assert time.monotonic() < deadline, server.log()
+            time.sleep(0.1)
+        time.sleep(1.5)  # the new worker 1 has written its first count
+        assert wait_for_count(api, 0) >= before  # it went on from its last run's count
+        api.close()
 
 
 def test_a_worker_that_dies_is_started_again(zones: Path, tmp_path: Path) -> None:

@@ -7,6 +7,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from prometheus_client.parser import text_string_to_metric_families
+
 TOKEN = "test-token-4f1c"
 
 
@@ -73,3 +75,21 @@ class AdminClient:
 
 def upsert(name: str, value: str, rtype: str = "A", ttl: int = 60) -> dict[str, Any]:
     return {"action": "UPSERT", "name": name, "type": rtype, "ttl": ttl, "records": [value]}
+
+
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def metric_samples(api: AdminClient) -> Samples:
+    """``GET /metrics`` parsed: (name, sorted labels) -> value."""
+    reply = api.call("GET", "/metrics", auth=False)
+    assert reply.status == 200
+    assert reply.headers["Content-Type"].startswith("text/plain")
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(reply.body) for s in family.samples}
+
+
+def queries_counted(samples: Samples) -> float:
+    """Every query answered: the pipeline's and the fast path's."""
+    return sum(v for (name, _), v in samples.items() if name == "resolver_queries_total") + \
+        samples[("resolver_fastpath_hits_total", ())]

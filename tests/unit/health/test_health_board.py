@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import pytest
@@ -246,3 +247,44 @@ def test_views_and_configure_drops_old_state(board, tmp_path: Path) -> None:
     policies, _ = policies_from("www:\n  type: A\n  values: [127.0.0.1]\n", zone_data(tmp_path))
     assert b.configure(policies.pools()) == {}
     assert not b.snapshot.overrides and not b.snapshot.targets
+
+
+def test_state_exported_and_imported_for_the_pools_in_use(board, tmp_path: Path) -> None:
+    leader, clock, targets = board
+    web = target_of(targets, "http", "127.0.30.1")
+    leader.report(web, FAIL)
+    leader.set_override("www.example.test:web", "127.0.30.2", "drain")
+    leader.push("db.example.test:p", "127.0.30.42", "primary", None, ttl=30)
+    state = pickle.loads(pickle.dumps(leader.export_state()))  # as it crosses processes
+    leader.report(web, OK)
+    assert state.targets[web].up is False  # a copy, not the board's own tables
+
+    follower = HealthBoard(clock)  # another worker, with only the www policy
+    policies, _ = policies_from(POLICY.split("db:")[0], zone_data(tmp_path))
+    follower.configure(policies.pools())
+    published = []
+    follower.on_publish(published.append)
+    follower.import_state(state)
+    assert published == [follower.snapshot]
+    assert follower.snapshot.targets[web].up is False
+    assert set(follower.snapshot.targets) == {t for t in targets if t.kind == "http"}
+    assert member(follower, "www.example.test:web", "127.0.30.2").admin_state == "drain"
+    assert follower.export_state().pushed == {}  # db's members are not used here
+
+    empty = HealthBoard(clock).export_state()
+    follower.import_state(empty)  # the leader knows nothing yet: this board keeps its own
+    assert follower.snapshot.targets[web].up is False
+    assert not follower.snapshot.overrides
+
+
+def test_a_failing_subscriber_does_not_stop_a_change(board) -> None:
+    b, _, targets = board
+
+    def fail(_snapshot: object) -> None:
+        raise RuntimeError("boom")
+
+    seen = []
+    b.on_publish(fail)
+    b.on_publish(lambda snapshot: seen.append(snapshot.generation))
+    b.report(target_of(targets, "http", "127.0.30.1"), OK)
+    assert seen == [b.snapshot.generation]
