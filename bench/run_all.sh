@@ -8,6 +8,7 @@ run() { echo "\$ python -m $*" | tee -a "$out"; python3 -m "$@" 2>&1 | tee -a "$
 run bench.auth_qps --rounds 5 --seconds 10
 run bench.auth_qps --rounds 5 --seconds 10 --tcp
 run bench.latency_curve --out bench/results/latency.png
+run bench.random_names --rounds 3 --seconds 5
 run bench.routed_qps --rounds 4 --seconds 10
 run bench.recursion_qps --rounds 4 --seconds 10
 run bench.load_1m

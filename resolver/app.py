@@ -15,6 +15,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from resolver.authority.negative import NegativeAnswers
 from resolver.authority.stage import AuthorityStage
 from resolver.config.schema import ServerConfig, parse_hostport
 from resolver.errors import ResolverError
@@ -53,6 +54,8 @@ class App:
         self.routing = RoutingService(self.runtime, config.policies, config.geoip_db)
         self.handler.routed = RoutedTable(lambda: self.runtime.snapshot)
         self.runtime.on_swap(self.handler.routed.clear)
+        self.handler.negative = NegativeAnswers(lambda: self.runtime.snapshot)
+        self.runtime.on_swap(self.handler.negative.swapped)
         self.tcp_limits = TcpLimits(config.tcp_idle_timeout, config.tcp_max_connections)
         self.listeners: list[str] = []
         self.udp: list[asyncio.DatagramTransport] = []  # /metrics reads their fast-path hits

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Iterable
 from typing import Protocol
 
 from resolver import codec
+from resolver.authority.negative import NegativeAnswers
 from resolver.fastpath import AnswerTable, request_key
 from resolver.model import Answer, Client, Query
 from resolver.pipeline import Pipeline
@@ -24,6 +25,12 @@ MAX_COUNTED = 4096  # (type, rcode, stage) counters kept for /metrics; bounded a
 
 
 class RecentTable(Protocol):
+    current: tuple[dict[bytes, bytes], ...]  # read by the UDP loop (recursion/wirecache.py)
+
+    def clock(self) -> float: ...
+
+    def turn_if_due(self, now: float) -> None: ...
+
     def replay(self, data: bytes, tcp: bool = False) -> bytes | None: ...
 
     def answer(self, data: bytes, key: bytes, question_end: int) -> bytes | None: ...
@@ -78,6 +85,8 @@ class QueryHandler:
         self.recent: RecentTable | None = None
         # Policy-routed names: a decision per query, replies prebuilt (routing/fastpath.py).
         self.routed: RoutedTable | None = None
+        # NXDOMAIN for names not in a zone, written without dnspython (authority/negative.py).
+        self.negative: NegativeAnswers | None = None
 
     def handle(self, data: bytes, address: str, port: int, transport: str) -> Reply:
         tcp = transport == "tcp"
@@ -100,6 +109,11 @@ class QueryHandler:
             reply = self.table.answer(data, keyed[0], keyed[1])
             if reply is not None:
                 return reply
+            if self.negative is not None:
+                reply = self.negative.answer(data, keyed[1], allowed, tcp)
+                if reply is not None:  # counted as the authority stage's NXDOMAIN, as before
+                    self._count(data[keyed[1] - 4] << 8 | data[keyed[1] - 3], 3, "authority")
+                    return reply
             if routed is not None:
                 reply = routed.answer(data, keyed[0], keyed[1], address, port, transport,
                                       allowed, index)
@@ -128,10 +142,7 @@ class QueryHandler:
         self, query: Query, answer: Answer, keyed: tuple[bytes, int] | None, data: bytes,
         index: int,
     ) -> bytes:
-        counts, key = self.counts, (query.qtype, answer.rcode, answer.stage)
-        if key not in counts and len(counts) >= MAX_COUNTED:
-            key = (0, answer.rcode, answer.stage)  # TYPE0: any other type, once full
-        counts[key] = counts.get(key, 0) + 1
+        self._count(query.qtype, answer.rcode, answer.stage)
         try:
             wire = codec.encode(query, answer)
         except Exception:
@@ -143,3 +154,9 @@ class QueryHandler:
         elif self.recent is not None and keyed is not None and answer.stage == "recursion":
             self.recent.offer(keyed[0], wire, answer, data, keyed[1], index >= 2)
         return wire
+
+    def _count(self, qtype: int, rcode: int, stage: str) -> None:
+        counts, key = self.counts, (qtype, rcode, stage)
+        if key not in counts and len(counts) >= MAX_COUNTED:
+            key = (0, rcode, stage)  # TYPE0: any other type, once full
+        counts[key] = counts.get(key, 0) + 1
