@@ -2,12 +2,13 @@
 
 Four servers on the same generated zone, each pinned to CPU 0 in turn-taking rounds:
 
-- ``uvloop``: the server as shipped (an asyncio ``DatagramProtocol`` on uvloop, with the
-  fast path's exact level read inside ``datagram_received``);
+- ``drain``: the server as shipped (uvloop's ``add_reader`` on the non-blocking socket,
+  draining up to 64 datagrams a wake-up, the fast path's tables read inline);
 - ``asyncio``: the same code on the standard library's event loop;
+- ``protocol``: an asyncio ``DatagramProtocol`` on uvloop, the exact level read inside
+  ``datagram_received`` (the server's loop before; ``bench/udp_variants.py``);
 - ``thread``: a plain blocking ``recvfrom``/``sendto`` loop in a dedicated thread, misses
-  handed to the event loop (``bench/udp_variants.py``);
-- ``reader``: ``add_reader`` on a non-blocking socket, draining up to 64 datagrams a wake-up.
+  handed to the event loop (``bench/udp_variants.py``).
 
 Printed: QPS at saturation and CPU per query at a fixed offered rate (``--rate``), where a
 loop that wakes up more often costs more.
@@ -24,7 +25,7 @@ from bench import gen_zone
 from bench.auth_qps import options
 from bench.harness import Perf, Server, conditions, dnsperf, median, need, start_ours
 
-MODES = ("uvloop", "asyncio", "thread", "reader")
+MODES = ("drain", "asyncio", "protocol", "thread")
 
 
 def main() -> None:

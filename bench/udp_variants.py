@@ -1,15 +1,15 @@
 """Other UDP receive loops than the server's own, to measure against it (bench/udp_loops.py).
 
-The server's loop is ``resolver/transport/udp.py``: an asyncio ``DatagramProtocol`` (under
-uvloop when installed) whose ``datagram_received`` reads the fast path's exact level inline.
-The alternatives here answer the same way:
+The server's loop is ``resolver/transport/udp.py``: the event loop's ``add_reader`` on the
+non-blocking socket, draining up to 64 datagrams a wake-up and reading the fast path's tables
+inline. The alternatives here answer the same way:
 
+- ``protocol``: an asyncio ``DatagramProtocol`` whose ``datagram_received`` reads the exact
+  level inline (the server's loop until 2026-11-28), on uvloop;
 - ``thread``: a dedicated thread blocks in ``recvfrom``; misses are handed to the event loop
   with ``call_soon_threadsafe`` (bounded: past ``MAX_BACKLOG`` waiting, datagrams are
   dropped as a full socket buffer would drop them). The pipeline only runs on the event
   loop thread; the table is read from both threads and written only by the loop.
-- ``reader``: the event loop's ``add_reader`` on the non-blocking socket; each wake-up drains
-  up to ``BATCH`` datagrams, so one ``epoll`` wait serves many queries under load.
 
 Run a server with one of them: ``python -m bench.udp_variants thread serve --listen ...``.
 """
@@ -21,59 +21,39 @@ import contextlib
 import logging
 import socket
 import threading
-from collections.abc import Awaitable
 
 from resolver.handler import QueryHandler
 from resolver.transport.sockets import bind
+from resolver.transport.udp import UdpListener
 
-log = logging.getLogger("resolver.transport.fastudp")
+log = logging.getLogger("resolver.transport.udp_variants")
 
 RECV_SIZE = 65535
-BATCH = 64  # datagrams per wake-up of the reader loop, so other callbacks get their turn
 MAX_BACKLOG = 4096  # datagrams handed from the receive thread and not yet answered
-MAX_PENDING = 10_000  # answers waiting on the network (recursion), as in udp.py
 
 
-class FastUdpListener:
-    """One bound UDP socket answered by a ``thread`` or ``reader`` loop (see module doc)."""
+class ThreadListener(UdpListener):
+    """The ``thread`` loop: the listener's slow path, fed from a blocking receive thread."""
 
-    def __init__(self, handler: QueryHandler, sock: socket.socket, mode: str = "thread") -> None:
-        self.handler = handler
-        self.sock = sock
-        self.mode = mode
-        self.loop = asyncio.get_running_loop()
-        self.sockname = sock.getsockname()
-        self.hits = 0  # exact-level hits answered in the receive loop
-        self._closing = False
+    def __init__(self, handler: QueryHandler, sock: socket.socket) -> None:
+        super().__init__(handler, sock)
         self._handed = 0  # written by the receive thread only
         self._taken = 0  # written by the event loop only
-        self._pending: set[asyncio.Task[None]] = set()
         self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        if self.mode == "reader":
-            self.sock.setblocking(False)
-            self.loop.add_reader(self.sock.fileno(), self._drain)
-            return
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
         self.sock.setblocking(True)
-        self._thread = threading.Thread(
-            target=self._receive, name=f"udp {self.sockname[0]}:{self.sockname[1]}", daemon=True
-        )
+        self._thread = threading.Thread(target=self._receive, name="udp receive", daemon=True)
         self._thread.start()
 
-    def _exact_tables(self) -> tuple[dict[bytes, bytes], dict[bytes, bytes]]:
-        exact = self.handler.table.exact
-        return exact[0], exact[1]  # UDP, recursion denied / allowed
-
-    # -- the thread loop --------------------------------------------------------------------
     def _receive(self) -> None:
         recv, send = self.sock.recvfrom, self.sock.sendto
-        closed, opened = self._exact_tables()
+        exact = self.handler.table.exact
+        closed, opened = exact[0], exact[1]
         acl = self.handler.acl
         uniform = acl.uniform
-        fixed = opened if uniform else closed
-        handoff = self.loop.call_soon_threadsafe
-        slow = self._slow
+        handoff = self._loop.call_soon_threadsafe  # type: ignore[union-attr]
         while True:
             try:
                 data, addr = recv(RECV_SIZE)
@@ -83,121 +63,92 @@ class FastUdpListener:
                 continue  # e.g. ECONNREFUSED reported for an earlier send
             if self._closing:
                 return
-            if uniform is None:
-                exact = opened if acl.allows(addr[0]) else closed
-            else:
-                exact = fixed
-            tail = exact.get(data[2:])
+            allowed = acl.allows(addr[0]) if uniform is None else uniform
+            tail = (opened if allowed else closed).get(data[2:])
             if tail is not None:
-                try:
+                with contextlib.suppress(OSError):
                     send(data[:2] + tail, addr)
-                except OSError:
-                    pass  # the client's socket is gone or our buffer is full: as if lost
-                self.hits += 1
+                self.fast_hits += 1
                 continue
             if self._handed - self._taken >= MAX_BACKLOG:
                 continue  # the event loop is behind: drop, as a full socket buffer would
             self._handed += 1
             try:
-                handoff(slow, data, addr)
+                handoff(self._slow, data, addr)
             except RuntimeError:
                 return  # the event loop is closed
 
-    # -- the reader loop --------------------------------------------------------------------
-    def _drain(self) -> None:
-        recv, send = self.sock.recvfrom, self.sock.sendto
-        closed, opened = self._exact_tables()
-        acl = self.handler.acl
-        for _ in range(BATCH):
-            try:
-                data, addr = recv(RECV_SIZE)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as exc:
-                log.debug("udp receive error: %s", exc)
-                return
-            tail = (opened if acl.allows(addr[0]) else closed).get(data[2:])
-            if tail is not None:
-                try:
-                    send(data[:2] + tail, addr)
-                except OSError:
-                    pass
-                self.hits += 1
-                continue
-            self._taken -= 1  # _slow counts a taken datagram; this one was never handed
-            self._slow(data, addr)
-
-    # -- everything else, on the event loop ---------------------------------------------------
     def _slow(self, data: bytes, addr: tuple[str, int]) -> None:
         self._taken += 1
-        try:
-            reply = self.handler.handle(data, addr[0], addr[1], "udp")
-        except Exception:
-            log.exception("unexpected error on a datagram from %s", addr[0])
-            return
-        if reply is None:
-            return
-        if isinstance(reply, bytes):
-            self._send(reply, addr)
-            return
-        if len(self._pending) >= MAX_PENDING or self._closing:
-            close = getattr(reply, "close", None)
-            if close is not None:
-                close()
-            return
-        task = asyncio.ensure_future(self._send_later(reply, addr))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
-
-    async def _send_later(self, reply: Awaitable[bytes | None], addr: tuple[str, int]) -> None:
-        try:
-            data = await reply
-        except Exception:
-            log.exception("unexpected error answering %s", addr[0])
-            return
-        if data is not None and not self._closing:
-            self._send(data, addr)
-
-    def _send(self, data: bytes, addr: tuple[str, int]) -> None:
-        try:
-            self.sock.sendto(data, addr)
-        except OSError as exc:
-            log.debug("udp send to %s failed: %s", addr[0], exc)
-
-    # -- the asyncio.DatagramTransport bits that app.py uses ----------------------------------
-    def get_extra_info(self, name: str, default: object = None) -> object:
-        return self.sockname if name == "sockname" else default
+        self._answer(data, addr)
 
     def close(self) -> None:
         if self._closing:
             return
         self._closing = True
-        for task in self._pending:
-            task.cancel()
-        if self.mode == "reader":
-            with contextlib.suppress(Exception):
-                self.loop.remove_reader(self.sock.fileno())
-        else:
-            with contextlib.suppress(OSError):
-                self.sock.shutdown(socket.SHUT_RDWR)  # wakes the thread out of recvfrom
-            if self._thread is not None:
-                self._thread.join(timeout=2)
-        self.sock.close()
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the thread out of recvfrom
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+        super().close()
 
 
-async def start_fast_udp(
+class ProtocolListener(asyncio.DatagramProtocol):
+    """The ``protocol`` loop: an asyncio ``DatagramProtocol``, exact level read inline."""
+
+    def __init__(self, listener: UdpListener) -> None:
+        self.listener = listener
+        self._sendto = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._sendto = transport.sendto  # type: ignore[attr-defined]
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:  # type: ignore[override]
+        handler = self.listener.handler
+        exact = handler.table.exact[handler.acl.allows(addr[0])]
+        tail = exact.get(data[2:])
+        if tail is not None:
+            self._sendto(data[:2] + tail, addr)  # type: ignore[misc]
+            self.listener.fast_hits += 1
+            return
+        self.listener._answer(data, addr)
+
+
+class ProtocolUdpListener(UdpListener):
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._transport: asyncio.BaseTransport | None = None
+
+    async def open(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.start(loop)
+        self._transport, _ = await loop.create_datagram_endpoint(
+            lambda: ProtocolListener(self), sock=self.sock)
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+        self._closing = True
+
+
+async def start_variant(
     handler: QueryHandler, host: str, port: int, reuse_port: bool = False, mode: str = "thread"
-) -> FastUdpListener:
-    """Listen on ``host:port`` (port 0: any free port); raises ``BindError`` with a reason."""
-    listener = FastUdpListener(handler, bind(host, port, socket.SOCK_DGRAM, reuse_port), mode)
-    listener.start()
-    return listener
+) -> UdpListener:
+    """Listen on ``host:port`` with the ``thread`` or ``protocol`` loop."""
+    sock = bind(host, port, socket.SOCK_DGRAM, reuse_port)
+    if mode == "protocol":
+        listener = ProtocolUdpListener(handler, sock)
+        await listener.open()
+        return listener
+    threaded = ThreadListener(handler, sock)
+    threaded.start(asyncio.get_running_loop())
+    return threaded
 
 
 def main() -> int:
     """``python -m bench.udp_variants MODE serve ...``: ``resolver`` with another UDP loop.
 
-    MODE is ``thread`` or ``reader`` (this module), ``uvloop`` (the server as shipped) or
+    MODE is ``thread`` or ``protocol`` (this module), ``drain`` (the server as shipped) or
     ``asyncio`` (the server as shipped, on the standard event loop instead of uvloop).
     """
     import sys
@@ -208,10 +159,10 @@ def main() -> int:
     mode, argv = sys.argv[1], sys.argv[2:]
     if mode == "asyncio":
         sys.modules["uvloop"] = None  # type: ignore[assignment]  # cli falls back to asyncio
-    elif mode in ("thread", "reader"):
+    elif mode in ("thread", "protocol"):
 
         async def start(handler, host, port, reuse_port=False):  # type: ignore[no-untyped-def]
-            return await start_fast_udp(handler, host, port, reuse_port, mode)
+            return await start_variant(handler, host, port, reuse_port, mode)
 
         resolver.app.start_udp = start  # type: ignore[assignment]
     return resolver_main(argv)

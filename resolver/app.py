@@ -28,7 +28,7 @@ from resolver.routing.service import RoutingService
 from resolver.runtime import Runtime
 from resolver.stats import Counters, read_counters
 from resolver.transport.tcp import TcpLimits, start_tcp
-from resolver.transport.udp import start_udp
+from resolver.transport.udp import UdpListener, start_udp
 
 log = logging.getLogger("resolver.app")
 
@@ -58,7 +58,7 @@ class App:
         self.runtime.on_swap(self.handler.negative.swapped)
         self.tcp_limits = TcpLimits(config.tcp_idle_timeout, config.tcp_max_connections)
         self.listeners: list[str] = []
-        self.udp: list[asyncio.DatagramTransport] = []  # /metrics reads their fast-path hits
+        self.udp: list[UdpListener] = []  # /metrics reads their fast-path hits
         self._closers: list[Callable[[], Awaitable[None] | None]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self.started = asyncio.Event()
@@ -138,7 +138,7 @@ class App:
 
     async def _bind_pair(
         self, host: str, port: int
-    ) -> tuple[asyncio.DatagramTransport, asyncio.Server]:
+    ) -> tuple[UdpListener, asyncio.Server]:
         """UDP and TCP on one port. With port 0 the kernel picks the UDP port, and another
         program may hold that port for TCP: then pick again (a few times) rather than fail."""
         reuse_port = self.config.workers > 1

@@ -5,6 +5,13 @@ changes every second because its TTLs count down. This table keeps the reply bui
 request key together with the offset of every TTL field in it, and on a hit splices in the
 client's ID and question and rewrites each TTL as ``ttl - whole seconds since stored``.
 
+Elapsed time is counted in whole seconds of the clock (``int(now) - int(stored)``), as
+Unbound counts it, so every entry's TTLs change at the same instants. That lets the table keep
+``current``: the replies valid for the whole of the present second, request less ID -> reply
+less ID, which the UDP loop reads with a single dict lookup, like the static fast path. It is
+emptied when the second turns (:meth:`turn_if_due`, called by the UDP loop once per wake-up
+and by :meth:`replay`); a hot entry is then rebuilt once by :meth:`replay`.
+
 It is only a shortcut in front of the recursion cache, and errs on the side of the slow path:
 an entry stops being used one second plus 10 % of its smallest TTL before that TTL runs out
 (so the last stretch of a popular entry goes through the cache, where prefetch sees it);
@@ -29,7 +36,7 @@ class RecentAnswers:
     requests whose name was lowercase: there a hit is one dict lookup, and the TTLs are
     rewritten once a second per entry, not once per query (:meth:`replay`)."""
 
-    __slots__ = ("_table", "_clock", "limit", "hits", "exact")
+    __slots__ = ("_table", "_clock", "limit", "hits", "exact", "current", "turn_at")
 
     def __init__(self, clock: Callable[[], float] = time.monotonic, limit: int = 50_000) -> None:
         self._table: dict[bytes, tuple[bytes, tuple[tuple[int, int], ...], float, float]] = {}
@@ -39,6 +46,20 @@ class RecentAnswers:
         # per transport (UDP, TCP: the same bytes may get another reply, truncated or not):
         # request less ID -> [reply less ID as of `elapsed`, elapsed, wire, fields, stored, until]
         self.exact: tuple[dict[bytes, list], ...] = ({}, {})  # type: ignore[type-arg]
+        # per transport: request less ID -> reply less ID, right until `turn_at` (module doc).
+        # Read in place by the UDP loop: emptied, never replaced.
+        self.current: tuple[dict[bytes, bytes], ...] = ({}, {})
+        self.turn_at = 0.0
+
+    def turn_if_due(self, now: float) -> None:
+        """Empty ``current`` once the clock has passed the second its replies were made for."""
+        if now >= self.turn_at:
+            for current in self.current:
+                current.clear()
+            self.turn_at = int(now) + 1.0
+
+    def clock(self) -> float:
+        return self._clock()
 
     def replay(self, data: bytes, tcp: bool = False) -> bytes | None:
         """The reply to exactly this request (but its ID), TTLs counted down; or None."""
@@ -50,12 +71,15 @@ class RecentAnswers:
         if now >= entry[5]:
             del exact[data[2:]]
             return None
-        elapsed = int(now - entry[4])
+        self.turn_if_due(now)
+        elapsed = int(now) - int(entry[4])
         if elapsed != entry[1]:
             out = bytearray(entry[2])
             for offset, ttl in entry[3]:
                 struct.pack_into("!I", out, offset, ttl - elapsed)
             entry[0], entry[1] = bytes(out[2:]), elapsed
+        if entry[5] >= self.turn_at and len(self.current[tcp]) < self.limit:
+            self.current[tcp][data[2:]] = entry[0]  # good for the rest of this second
         self.hits += 1
         return data[:2] + entry[0]
 
@@ -70,7 +94,7 @@ class RecentAnswers:
             return None
         self.hits += 1
         out = bytearray(data[:2] + wire[2:12] + data[12:question_end] + wire[question_end:])
-        elapsed = int(now - stored)
+        elapsed = int(now) - int(stored)
         if elapsed:
             for offset, ttl in fields:
                 struct.pack_into("!I", out, offset, ttl - elapsed)
@@ -100,8 +124,8 @@ class RecentAnswers:
 
     def clear(self) -> None:
         self._table.clear()
-        for exact in self.exact:
-            exact.clear()
+        for level in (*self.exact, *self.current):
+            level.clear()
 
     def __len__(self) -> int:
         return len(self._table)

@@ -2,28 +2,35 @@
 
 Every request below is answered three ways: by a handler with an empty answer table (the
 pipeline, the reference), by a handler whose table was filled by an earlier request for the
-same question (the table's two levels), and by the UDP protocol's inlined lookup. The bytes
+same question (the table's two levels), and by the UDP listener's inlined lookup (a real
+socket pair on loopback, the listener's drain called directly). The bytes
 must be identical, except that a replay carries the client's ID and, for the folded level,
 the client's letter case in the question.
 """
 
 from __future__ import annotations
 
-import asyncio
+import select
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import dns.edns
 import dns.flags
 import dns.message
+import dns.rrset
 import pytest
 
 from bench import gen_zone
 from resolver.authority.stage import AuthorityStage
-from resolver.fastpath import AnswerTable
+from resolver.fastpath import AnswerTable, request_key
 from resolver.handler import QueryHandler, RecursionAcl
+from resolver.model import Answer
 from resolver.pipeline import Guard, Pipeline
+from resolver.recursion.wirecache import RecentAnswers
 from resolver.runtime import Runtime
-from resolver.transport.udp import UdpProtocol
+from resolver.transport.sockets import bind
+from resolver.transport.udp import UdpListener
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -91,15 +98,48 @@ def cases() -> list[tuple[str, str | int, str, str, bool]]:
     return out
 
 
-class FakeTransport:
-    def __init__(self) -> None:
-        self.sent: list[bytes] = []
+class UdpPair:
+    """A UDP listener and a client socket on 127.0.0.1, the listener drained by hand."""
 
-    def sendto(self, data: bytes, addr: object) -> None:
-        self.sent.append(data)
+    def __init__(self, handler: QueryHandler) -> None:
+        self.listener = UdpListener(handler, bind("127.0.0.1", 0, socket.SOCK_DGRAM))
+        self.client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.client.bind(("127.0.0.1", 0))
+        self.client.settimeout(2)
 
-    def is_closing(self) -> bool:
-        return False
+    def ask(self, data: bytes) -> list[bytes]:
+        """Every reply the listener sends to one datagram."""
+        self.client.sendto(data, self.listener.sockname)
+        ready, _, _ = select.select([self.listener.sock], [], [], 2)
+        assert ready, "the datagram did not arrive"
+        self.listener._drain()
+        replies = [self.client.recv(65535)]
+        self.client.setblocking(False)
+        try:
+            while True:
+                replies.append(self.client.recv(65535))
+        except BlockingIOError:
+            pass
+        finally:
+            self.client.settimeout(2)
+        return replies
+
+    def close(self) -> None:
+        self.listener.close()
+        self.client.close()
+
+
+@pytest.fixture
+def pair_for() -> Iterator[object]:
+    pairs: list[UdpPair] = []
+
+    def make(handler: QueryHandler) -> UdpPair:
+        pairs.append(UdpPair(handler))
+        return pairs[-1]
+
+    yield make
+    for pair in pairs:
+        pair.close()
 
 
 @pytest.mark.parametrize(("name", "rdtype", "shape", "transport", "recursion"), cases())
@@ -126,20 +166,21 @@ def test_fast_path_equals_pipeline(
         else:
             assert got == expected
         if transport == "udp":
-            _check_udp_protocol(handler, data, expected, asked == name)
+            _check_udp_listener(handler, data, expected, asked == name)
 
 
-def _check_udp_protocol(handler: QueryHandler, data: bytes, expected: bytes, same_case: bool
+def _check_udp_listener(handler: QueryHandler, data: bytes, expected: bytes, same_case: bool
                         ) -> None:
-    protocol = UdpProtocol(handler)
-    fake = FakeTransport()
-    protocol.connection_made(fake)  # type: ignore[arg-type]
-    protocol.datagram_received(data, ("127.0.0.1", 5300))
-    assert len(fake.sent) == 1
+    pair = UdpPair(handler)
+    try:
+        sent = pair.ask(data)
+    finally:
+        pair.close()
+    assert len(sent) == 1
     if same_case:
-        assert fake.sent[0] == expected
+        assert sent[0] == expected
     else:
-        assert fake.sent[0].lower() == expected.lower()
+        assert sent[0].lower() == expected.lower()
 
 
 def _question_end(data: bytes) -> int:
@@ -172,17 +213,55 @@ def test_exact_level_is_emptied_with_the_snapshot(runtime: Runtime) -> None:
     assert not any(handler.table.exact) and len(handler.table) == 0
 
 
-def test_udp_protocol_sends_misses_through_the_handler(runtime: Runtime) -> None:
-    async def run() -> list[bytes]:
-        handler = make_handler(runtime, False)
-        protocol = UdpProtocol(handler)
-        fake = FakeTransport()
-        protocol.connection_made(fake)  # type: ignore[arg-type]
-        for query_id in (1, 2):
-            protocol.datagram_received(request("www.example.test", "A", "plain", query_id),
-                                       ("127.0.0.1", 9))
-        assert protocol.fast_hits == 1
-        return fake.sent
+def test_udp_listener_sends_misses_through_the_handler(runtime: Runtime, pair_for) -> None:
+    handler = make_handler(runtime, False)
+    pair = pair_for(handler)
+    sent = [pair.ask(request("www.example.test", "A", "plain", query_id))
+            for query_id in (1, 2)]
+    assert pair.listener.fast_hits == 1  # the second one, from the exact level
+    assert [[dns.message.from_wire(s).id for s in replies] for replies in sent] == [[1], [2]]
 
-    sent = asyncio.run(run())
-    assert [dns.message.from_wire(s).id for s in sent] == [1, 2]
+
+def test_udp_listener_replays_recursive_answers_with_ttls_counting_down(
+    runtime: Runtime, pair_for
+) -> None:
+    """A recursive answer is served by the drain from the replies of the current second, and
+    once the second turns, rebuilt with its TTLs one lower (recursion/wirecache.py)."""
+    clock = _Clock()
+    handler = make_handler(runtime, True)
+    handler.recent = RecentAnswers(clock)
+    query = dns.message.make_query("www.elsewhere.test", "A")
+    query.id = 1
+    data = query.to_wire()
+    response = dns.message.make_response(query)
+    response.flags |= dns.flags.RA
+    response.answer.append(dns.rrset.from_text("www.elsewhere.test.", 300, "IN", "A",
+                                               "192.0.2.7"))
+    wire = response.to_wire()
+    key, end = request_key(data, False, True)  # type: ignore[misc]
+    handler.recent.offer(key, wire, Answer(stage="recursion"), data, end)
+    pair = pair_for(handler)
+
+    def ask(query_id: int) -> dns.message.Message:
+        replies = pair.ask(query_id.to_bytes(2, "big") + data[2:])
+        assert len(replies) == 1
+        reply = dns.message.from_wire(replies[0])
+        assert reply.id == query_id
+        return reply
+
+    assert ask(2).answer[0].ttl == 300 and pair.listener.fast_hits == 0  # via the handler
+    assert ask(3).answer[0].ttl == 300 and pair.listener.fast_hits == 1  # this second's table
+    clock.now += 1.0
+    assert ask(4).answer[0].ttl == 299 and pair.listener.fast_hits == 1  # rebuilt once
+    assert ask(5).answer[0].ttl == 299 and pair.listener.fast_hits == 2
+    clock.now += 2.5
+    assert ask(6).answer[0].ttl == 297
+    handler.recent.clear()
+    assert not any(handler.recent.current)
+
+
+class _Clock:
+    now = 1000.2
+
+    def __call__(self) -> float:
+        return self.now
