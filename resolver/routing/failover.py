@@ -50,6 +50,22 @@ def answer(policy: RecordPolicy, first: Sequence[str], ctx: Ctx,
     return all_down(policy, first, ctx)
 
 
+def settled(policy: RecordPolicy, order: Sequence[str], ctx: Ctx
+            ) -> tuple[Pool | None, list[Candidate]] | None:
+    """The pool :func:`answer` would take among ``order`` and its eligible members (no pool:
+    every one is down), when that depends on nothing but the snapshot; else None (some
+    member's override or pushed status expires with the clock)."""
+    for pool_id in order:
+        if not _timeless(policy.pools[pool_id], ctx):
+            return None
+    for pool_id in order:
+        pool = policy.pools[pool_id]
+        eligible = _verdicts(pool, ctx)[1]
+        if eligible:
+            return pool, eligible
+    return None, []
+
+
 def _verdicts(pool: Pool, ctx: Ctx) -> tuple[list[Candidate], list[Candidate]]:
     memo = ctx.memo
     if memo is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 import dns.rcode
 import dns.rdata
@@ -23,13 +23,14 @@ from resolver.authority.zone import Dynamic
 from resolver.health.model import HealthSnapshot
 from resolver.model import Query, Routed
 from resolver.routing import failover
-from resolver.routing.base import Ctx
+from resolver.routing.base import Ctx, Outcome
 from resolver.routing.eligibility import candidates, compile_pool
 from resolver.routing.geo import Match, RuleIndex
 from resolver.routing.geomap import IP, GeoDB
 from resolver.routing.latency import order_by, pool_rtt, table_row
-from resolver.routing.spec import PolicySet, RecordPolicy, Rule
-from resolver.routing.weighted import SmoothWRR
+from resolver.routing.registry import MODES
+from resolver.routing.spec import Member, PolicySet, RecordPolicy, Rule
+from resolver.routing.weighted import SmoothWRR, active, pick_random, signature
 
 MEMO_SIZE = 65536
 
@@ -54,6 +55,10 @@ class Router:
         self._memo: dict[str, tuple[object, list, list]] | None = (
             None if tracing or down else {})
         self._rrsets: dict[tuple[object, ...], dns.rrset.RRset] = {}
+        # (plan, rule) -> (snapshot, Shortcut or None): decisions that, for one snapshot,
+        # come down to a fixed answer or one pick among fixed members (see Shortcut).
+        self._shortcuts: dict[tuple[int, int | None], tuple[object, Shortcut | None]] | None = (
+            None if tracing or down else {})
 
     def plan(self, policy: RecordPolicy) -> Plan:
         return self._plans[(policy.name, policy.rdtype)]
@@ -75,6 +80,55 @@ class Router:
 
     def decide_plan(self, plan: Plan, entry: Dynamic, subject: str,
                     source_prefix: int | None) -> Routed:
+        shortcuts = self._shortcuts
+        if shortcuts is not None and entry.name is plan.policy.name:
+            match = plan.fixed or self._match(plan, subject, source_prefix)
+            snap = self.health()
+            key = (id(plan), match.rule)
+            known = shortcuts.get(key)
+            if known is None or known[0] is not snap:
+                known = (snap, self._shortcut(plan, entry, match, snap))
+                shortcuts[key] = known
+            shortcut = known[1]
+            if shortcut is not None:
+                scope = 0
+                if plan.dependent and source_prefix is not None:
+                    scope = min(match.scope, source_prefix)
+                return shortcut.take(self, scope)
+        return self._decide(plan, entry, subject, source_prefix)
+
+    def _shortcut(self, plan: Plan, entry: Dynamic, match: Match, snap: HealthSnapshot
+                  ) -> Shortcut | None:
+        """What :meth:`_decide` would do for this rule under ``snap``, prepared once."""
+        policy = plan.policy
+        ctx = Ctx(snap, self.clock(), self.rng, self.wrr, self._slots, self.down, None,
+                  self._memo)
+        if match.rule is None:
+            return Shortcut(self._outcome(entry, plan, failover.record_values(policy, ctx, "")))
+        rule = policy.rules[match.rule]
+        if rule.latency is not None and len(rule.pools) >= 2:
+            return None  # the pool order depends on the client or on measured RTTs
+        found = failover.settled(policy, plan.chains[match.rule], ctx)
+        if found is None:
+            return None
+        pool, eligible = found
+        if pool is None:
+            return Shortcut(self._outcome(entry, plan, failover.all_down(policy, rule.pools,
+                                                                         ctx)))
+        if pool.mode in ("weighted", "random"):
+            members, standby = active([c.member for c in eligible])
+            picks = {m.value: self._outcome(entry, plan, Outcome((m.value,))) for m in members}
+            return Shortcut(None, pool.id, pool.mode == "random", members, standby, picks)
+        values = MODES[pool.mode](pool, eligible, ctx)
+        return Shortcut(self._outcome(entry, plan, Outcome(values, pool=pool.id)))
+
+    def _outcome(self, entry: Dynamic, plan: Plan, outcome: Outcome
+                 ) -> tuple[dns.rrset.RRset | None, int]:
+        values = outcome.values
+        return (None if values is None else self._rrset(entry, plan, values)), outcome.rcode
+
+    def _decide(self, plan: Plan, entry: Dynamic, subject: str,
+                source_prefix: int | None) -> Routed:
         policy = plan.policy
         trace: list[str] | None = [] if self.tracing else None
         ctx = Ctx(self.health(), self.clock(), self.rng, self.wrr, self._slots, self.down, trace,
@@ -151,6 +205,44 @@ class Router:
                 self._rrsets.clear()
             self._rrsets[key] = rrset
         return rrset
+
+
+class Shortcut:
+    """A decision prepared for one snapshot: a fixed outcome, or one pick (smooth WRR, or
+    weighted random) among fixed members, each with its RRset ready. Routed values are kept
+    per (outcome, ECS scope), so a query builds nothing."""
+
+    __slots__ = ("fixed", "pool_id", "random", "members", "standby", "picks", "signature",
+                 "_routed")
+
+    def __init__(self, fixed: tuple[dns.rrset.RRset | None, int] | None, pool_id: str = "",
+                 random: bool = False, members: Sequence[Member] = (), standby: bool = False,
+                 picks: Mapping[str, tuple[dns.rrset.RRset | None, int]] | None = None) -> None:
+        self.fixed = fixed
+        self.pool_id = pool_id
+        self.random = random
+        self.members = members
+        self.standby = standby
+        self.picks = picks or {}
+        self.signature = signature(members, standby)
+        self._routed: dict[tuple[str, int], Routed] = {}
+
+    def take(self, router: Router, scope: int) -> Routed:
+        if self.fixed is not None:
+            value = ""
+            outcome = self.fixed
+        else:
+            if self.random:
+                member = pick_random(self.members, router.rng, self.standby)
+            else:
+                member = router.wrr.pick_signed(self.pool_id, self.signature, self.members,
+                                                self.standby)
+            value = member.value
+            outcome = self.picks[value]
+        routed = self._routed.get((value, scope))
+        if routed is None:
+            routed = self._routed[(value, scope)] = Routed(outcome[0], outcome[1], scope)
+        return routed
 
 
 class Plan:

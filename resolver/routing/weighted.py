@@ -20,6 +20,11 @@ def active(members: Sequence[Member]) -> tuple[list[Member], bool]:
     return (weighted, False) if weighted else (list(members), True)
 
 
+def signature(members: Sequence[Member], standby: bool) -> tuple[object, ...]:
+    """Names an eligible set cheaply: members are the policy's own objects, so their ids."""
+    return (standby, *map(id, members))
+
+
 class SmoothWRR:
     """Per-pool smooth weighted round robin. Not thread-safe: one event loop owns it."""
 
@@ -27,8 +32,11 @@ class SmoothWRR:
         self._state: dict[str, tuple[tuple[object, ...], list[int], list[int], int]] = {}
 
     def pick(self, pool_id: str, members: Sequence[Member], standby: bool = False) -> Member:
-        # Members are the policy's own objects: their ids name the eligible set cheaply.
-        signature = (standby, *map(id, members))
+        return self.pick_signed(pool_id, signature(members, standby), members, standby)
+
+    def pick_signed(self, pool_id: str, signature: tuple[object, ...],
+                    members: Sequence[Member], standby: bool = False) -> Member:
+        """As :meth:`pick`, with ``signature(members, standby)`` computed by the caller."""
         saved = self._state.get(pool_id)
         if saved is None or saved[0] != signature:
             weights = [1 if standby else m.weight for m in members]

@@ -380,3 +380,67 @@ def test_a_new_snapshot_is_read_by_the_next_query(zones) -> None:
     assert values(ask(router)) == ["127.0.0.2"]
     current["snap"] = snapshot(policies)
     assert values(ask(router)) == ["127.0.0.1"]
+
+
+# -- the prepared decision (Router.Shortcut) against the full one -------------------------------
+SHORTCUT_CASES = [
+    ("      p:\n        values:\n          - {value: 127.0.0.1, weight: 5}\n"
+     "          - {value: 127.0.0.2, weight: 3}\n          - {value: 127.0.0.3, weight: 2}\n",
+     "      - pool: p\n", "", set()),
+    ("      p:\n        mode: random\n        values:\n          - {value: 127.0.0.1, weight: 3}\n"
+     "          - {value: 127.0.0.2, weight: 1}\n", "      - pool: p\n", "", set()),
+    ("      p:\n        mode: all\n        values: [{value: 127.0.0.1}, {value: 127.0.0.2}]\n",
+     "      - pool: p\n", "", {"127.0.0.2"}),
+    ("      p:\n        mode: latency\n        values: [{value: 127.0.0.1}, {value: 127.0.0.2}]\n",
+     "      - pool: p\n", "", set()),
+    ("      a:\n        values: [{value: 127.0.0.1}]\n        fallback: b\n"
+     "      b:\n        values: [{value: 127.0.0.2}, {value: 127.0.0.3, weight: 0}]\n",
+     "      - pool: a\n", "", {"127.0.0.1", "127.0.0.2"}),
+    ("      a:\n        values: [{value: 127.0.0.1}]\n", "      - pool: a\n",
+     "    on_all_down: servfail\n", {"127.0.0.1"}),
+    ("      a:\n        values: [{value: 127.0.0.1}, {value: 127.0.0.2}]\n", "      - pool: a\n",
+     "    on_all_down: all\n", {"127.0.0.1", "127.0.0.2"}),
+    ("      eu:\n        values: [{value: 127.0.0.1, weight: 2}, {value: 127.0.0.2}]\n"
+     "      na:\n        values: [{value: 127.0.0.3}]\n",
+     "      - subnets: [10.9.0.0/16]\n        pool: eu\n      - pool: na\n", "", set()),
+]
+
+
+@pytest.mark.parametrize(("pools", "rules", "extra", "down"), SHORTCUT_CASES)
+def test_prepared_decisions_equal_the_full_decision(zones, pools, rules, extra, down) -> None:
+    """The same questions through a router that prepares decisions per snapshot and through
+    one that decides from scratch (tracing, as explain does): the same answers in the same
+    order (round robin and seeded random included), rcodes and ECS scopes."""
+    policies = load(record(pools, rules, extra), zones)
+    snap = snapshot(policies, down, rtt={"127.0.0.1": 0.009, "127.0.0.2": 0.002})
+    quick, full = router_for(policies, snap), router_for(policies, snap, tracing=True)
+    clients = [("127.0.0.1", None), ("10.9.1.1", None), ("127.0.0.1", ("10.9.8.0", 24)),
+               ("127.0.0.1", ("11.0.0.0", 24))]
+    for turn in range(60):
+        client, ecs = clients[turn % len(clients)]
+        got, want = ask_bound(quick, client, ecs), ask(full, client=client, ecs=ecs)
+        assert (values(got), got.ecs_scope) == (values(want), want.ecs_scope)
+    assert quick._shortcuts and full._shortcuts is None
+
+
+def test_prepared_decisions_follow_an_expiring_override(zones) -> None:
+    """An override that expires changes the answer without a new snapshot: no prepared
+    decision may outlive it."""
+    clock = [NOW]
+    pools = "      p:\n        values: [{value: 127.0.0.5}]\n"
+    policies = load(record(pools, "      - pool: p\n", "    on_all_down: nodata\n"), zones)
+    overrides = {("www.example.test:p", "127.0.0.5"): Override("down", NOW + 10)}
+    snap = snapshot(policies, overrides=overrides)
+    router = Router(policies, lambda: snap, None, clock=lambda: clock[0], rng=random.Random(7))
+    assert values(ask_bound(router)) == "NODATA"
+    clock[0] = NOW + 11
+    assert values(ask_bound(router)) == ["127.0.0.5"]
+
+
+def ask_bound(router: Router, client: str = "127.0.0.1", ecs: tuple[str, int] | None = None):
+    """As :func:`ask`, for a name bound as zones bind it: the policy's own name object."""
+    policy = router.policies.find(dns.name.from_text("www.example.test"), dns.rdatatype.A)
+    subnet = ClientSubnet(1, ecs[0], ecs[1]) if ecs else None
+    query = Query(1, policy.name, dns.rdatatype.A, 1, 0, False, False, None,
+                  Client(client, 5353, "udp", subnet))
+    return router.select(Dynamic(policy.name, dns.rdatatype.A, 30), query)
