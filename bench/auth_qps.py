@@ -9,6 +9,7 @@ CPU-seconds and queries per CPU-second, then the ratios ours/NSD.
 
     python bench/auth_qps.py                  # UDP, 3 rounds of 10 s
     python bench/auth_qps.py --tcp            # the same over TCP (dnsperf -m tcp)
+    python bench/auth_qps.py --ecs            # every query with ECS 192.0.2.0/24 (dnsperf -E)
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ def options(description: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--tcp", action="store_true", help="dnsperf -m tcp")
     parser.add_argument("--edns", action="store_true", help="queries carry EDNS (dnsperf -e)")
+    parser.add_argument("--ecs", action="store_true",
+                        help="queries carry ECS 192.0.2.0/24 (dnsperf -E, implies EDNS)")
     parser.add_argument("--clients", type=int, default=4, help="dnsperf -c")
     parser.add_argument("--outstanding", type=int, default=100, help="dnsperf -q")
     parser.add_argument("--names", type=int, default=10_000)
@@ -112,12 +115,13 @@ def run_rounds(servers: list[Server], queries: Path, args: argparse.Namespace
     for server in servers:  # warm-up: one pass of the query file, not counted
         dnsperf(server, queries, None, tcp=args.tcp, passes=1, cpu=args.client_cpu,
                 clients=args.clients, outstanding=args.outstanding, edns=args.edns,
-                percentiles=False)
+                ecs=args.ecs, percentiles=False)
     for round_no in range(args.rounds):
         order = servers if round_no % 2 == 0 else servers[::-1]
         for server in order:
             perf = dnsperf(server, queries, args.seconds, tcp=args.tcp, cpu=args.client_cpu,
-                           clients=args.clients, outstanding=args.outstanding, edns=args.edns)
+                           clients=args.clients, outstanding=args.outstanding, edns=args.edns,
+                           ecs=args.ecs)
             results[server.name].append(perf)
             print(f"round {round_no + 1} {line(server.name, perf)}", flush=True)
             time.sleep(0.5)
@@ -136,7 +140,7 @@ def main() -> None:
             ours.stop()
             nsd.stop()
     table = summary(results)
-    mode = "TCP" if args.tcp else "UDP"
+    mode = ("TCP" if args.tcp else "UDP") + (" with ECS" if args.ecs else "")
     report(f"authoritative {mode}, {args.rounds} rounds of {args.seconds:g} s, "
            f"our workers={args.workers}", table)
     print(f"conditions at end: {conditions()}")

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+# dnsperf -E code:hex: ECS (8), family 1, source prefix 24, scope 0, 192.0.2.0 (RFC 5737)
+ECS_OPTION = "8:00011800c00002"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -203,8 +205,9 @@ _NUMBER = {
 def dnsperf(server: Server, queries: Path, seconds: float | None = 10, *, tcp: bool = False,
             qps: float | None = None, clients: int = 4, outstanding: int = 100,
             passes: int | None = None, cpu: str | None = "1", edns: bool = False,
-            percentiles: bool = True) -> Perf:
-    """Run dnsperf against ``server``; CPU time of the server is measured around the run."""
+            ecs: bool = False, percentiles: bool = True) -> Perf:
+    """Run dnsperf against ``server``; CPU time of the server is measured around the run.
+    ``ecs``: every query carries an EDNS Client Subnet option (``ECS_OPTION``)."""
     cmd = ["dnsperf", "-s", server.host, "-p", str(server.port), "-d", str(queries),
            "-c", str(clients), "-q", str(outstanding), "-t", "2"]
     if seconds is not None:
@@ -217,6 +220,8 @@ def dnsperf(server: Server, queries: Path, seconds: float | None = 10, *, tcp: b
         cmd += ["-Q", str(int(qps))]
     if edns:
         cmd += ["-e"]
+    if ecs:
+        cmd += ["-E", ECS_OPTION]
     if percentiles:
         cmd += ["-v"]
     if cpu is not None:

@@ -8,6 +8,7 @@ alternating rounds: A questions for static names (``host<i>``) and for routed na
 (``r<i>``). The target is routed QPS >= 0.5x static.
 
     python -m bench.routed_qps
+    python -m bench.routed_qps --ecs    # every query with ECS 192.0.2.0/24 (dnsperf -E)
 """
 
 from __future__ import annotations
@@ -76,19 +77,21 @@ def main() -> None:
             print(f"r1.bench.test A over 8 queries: {sorted(seen)}")
             files = {"static": work / "static.txt", "routed": routed_file}
             for path in files.values():
-                dnsperf(server, path, None, passes=1, cpu=args.client_cpu, percentiles=False)
+                dnsperf(server, path, None, passes=1, cpu=args.client_cpu, ecs=args.ecs,
+                        percentiles=False)
             results: dict[str, list[Perf]] = {name: [] for name in files}
             for round_no in range(args.rounds):
                 order = list(files.items())
                 for name, path in order if round_no % 2 == 0 else order[::-1]:
                     perf = dnsperf(server, path, args.seconds, tcp=args.tcp,
                                    cpu=args.client_cpu, clients=args.clients,
-                                   outstanding=args.outstanding)
+                                   outstanding=args.outstanding, edns=args.edns, ecs=args.ecs)
                     results[name].append(perf)
                     print(f"round {round_no + 1} {line(name[:5], perf)}", flush=True)
         finally:
             server.stop()
-    report("ours: policy-routed vs static A answers", summary(results), "routed", "static")
+    report("ours: policy-routed vs static A answers" + (", with ECS" if args.ecs else ""),
+           summary(results), "routed", "static")
     print(f"conditions at end: {conditions()}")
 
 

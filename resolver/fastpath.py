@@ -9,7 +9,16 @@ Only answers marked ``cacheable`` are stored (static authoritative data), by the
 the first time it answers a question; the table is dropped whole when the snapshot it was
 built from is replaced.
 
-Requests the table cannot key exactly (ECS, EDNS version > 0, odd counts, compression in the
+A request with one well-formed EDNS Client Subnet option (RFC 7871) is keyed too: its
+family and source prefix length go into the key, its address does not. A static answer does
+not depend on the address, and the reply echoes the option with scope 0, as the last option of
+the OPT record, which is the last record: so the folded level stores the reply less the
+address bytes and appends the client's. :func:`request_key` accepts exactly the options
+``codec`` accepts (family 1 or 2, a source prefix within the family, scope 0, an address of
+the prefix's length with no bit set past it); any other ECS option, or two, takes the slow
+path, which answers FORMERR.
+
+Requests the table cannot key exactly (EDNS version > 0, odd counts, compression in the
 question, EDNS options the slow path would parse and might reject) return ``None`` from
 :func:`request_key` and take the slow path.
 """
@@ -21,15 +30,19 @@ from resolver.codec import MIN_UDP_PAYLOAD, OUR_UDP_PAYLOAD
 _OPT = 41
 _ECS = 8
 _COOKIE = 10
+_OUR_OPT = b"\x00\x00\x29" + OUR_UDP_PAYLOAD.to_bytes(2, "big")  # owner, type, UDP size
 # Options whose content the slow path parses and may reject (FORMERR): a request carrying one
-# is not keyed, so a malformed one cannot be answered from the table. ECS is among them
-# because the answer may depend on the client subnet.
-_PARSED_OPTIONS = frozenset({_ECS, 15, 18, 22, 23, 24, 25})  # ECS, EDE, report channel, ...
+# is not keyed, so a malformed one cannot be answered from the table. ECS is checked here
+# byte by byte instead (:func:`_subnet_ok`).
+_PARSED_OPTIONS = frozenset({15, 18, 22, 23, 24, 25})  # EDE, report channel, ...
 _COOKIE_SIZES = frozenset({8, *range(16, 41)})  # client cookie, or client + server (RFC 7873)
+_ECS_BITS = (-1, 32, 128)  # the longest source prefix per family (1: IPv4, 2: IPv6)
 
 
-def request_key(data: bytes, tcp: bool, recursion_allowed: bool) -> tuple[bytes, int] | None:
-    """``(key, end of question)`` for a plain query, or None when only the slow path can tell."""
+def request_key(data: bytes, tcp: bool, recursion_allowed: bool
+                ) -> tuple[bytes, int, int] | None:
+    """``(key, end of question, ECS)`` for a plain query, or None when only the slow path can
+    tell. ECS is where the request's ECS option starts (its code), 0 when it has none."""
     size = len(data)
     if size < 17 or data[2] & 0xF8 or data[4:10] != b"\x00\x01\x00\x00\x00\x00":
         return None  # a response, an opcode other than QUERY, or not one bare question
@@ -47,6 +60,7 @@ def request_key(data: bytes, tcp: bool, recursion_allowed: bool) -> tuple[bytes,
         return None
     arcount = data[10] << 8 | data[11]
     shape = b"T" if tcp else b"U"
+    ecs = 0
     if arcount == 0:
         if end != size:
             return None
@@ -71,6 +85,10 @@ def request_key(data: bytes, tcp: bool, recursion_allowed: bool) -> tuple[bytes,
                 return None
             if code == _COOKIE and option_length not in _COOKIE_SIZES:
                 return None
+            if code == _ECS:
+                if ecs or pos + 4 + option_length > opt_end or not _subnet_ok(data, pos):
+                    return None  # two ECS options, or one the slow path rejects (FORMERR)
+                ecs = pos
             pos += 4 + option_length
         if pos != opt_end:
             return None
@@ -78,11 +96,44 @@ def request_key(data: bytes, tcp: bool, recursion_allowed: bool) -> tuple[bytes,
         payload = max(MIN_UDP_PAYLOAD, min(payload, OUR_UDP_PAYLOAD))
         do = data[end + 7] & 0x80
         shape += b"E" + payload.to_bytes(2, "big") + (b"D" if do else b"-")
+        if ecs:
+            shape += b"S" + data[ecs + 5 : ecs + 7]  # family, source prefix: not the address
     else:
         return None
     shape += b"R" if recursion_allowed else b"-"
     # Only the name is case-folded: type and class bytes are numbers (0x43 is not 0x63).
-    return data[12:name_end].lower() + data[name_end:end] + data[2:4] + shape, end
+    return data[12:name_end].lower() + data[name_end:end] + data[2:4] + shape, end, ecs
+
+
+def _subnet_ok(data: bytes, pos: int) -> bool:
+    """Whether the ECS option at ``pos`` (its code; its length is within the request) is one
+    ``codec._client_subnet`` accepts: family 1 or 2, source prefix within the family, scope
+    0, ceil(prefix / 8) address octets and no bit set past the prefix."""
+    if data[pos + 2] or data[pos + 3] < 4 or data[pos + 4] or data[pos + 7]:  # scope: 0
+        return False
+    family, prefix = data[pos + 5], data[pos + 6]
+    octets = (prefix + 7) >> 3
+    if family > 2 or prefix > _ECS_BITS[family] or data[pos + 3] != 4 + octets:
+        return False
+    rest = prefix & 7
+    return not rest or not data[pos + 7 + octets] & (0xFF >> rest)
+
+
+def subnet_option(data: bytes, ecs: int) -> bytes:
+    """The ECS option at ``ecs`` in ``data``, code to the end of its address."""
+    return data[ecs : ecs + 4 + data[ecs + 3]]
+
+
+def ends_with_option(wire: bytes, option: bytes) -> bool:
+    """Whether ``option`` is the only option of the OPT record that ends ``wire`` (as
+    ``codec.encode`` writes it: root owner, our UDP size), so a replay may replace its last
+    octets (the ECS address) with another client's."""
+    size = len(option)
+    start = len(wire) - size - 11
+    if start < 12 or not wire.endswith(option):
+        return False
+    return wire[start : start + 5] == _OUR_OPT and wire[start + 9 : start + 11] == (
+        size.to_bytes(2, "big"))
 
 
 class AnswerTable:
@@ -96,7 +147,7 @@ class AnswerTable:
 
     The folded level, keyed by :func:`request_key`, answers every letter case of a question
     (0x20-randomised resolvers) and every equivalent request shape, patched with the ID and
-    the client's question.
+    the client's question, and for ECS requests the client's ECS address (the module doc).
     """
 
     __slots__ = ("exact", "_folded", "limit", "hits", "misses")
@@ -108,21 +159,34 @@ class AnswerTable:
         self.hits = 0
         self.misses = 0
 
-    def answer(self, data: bytes, key: bytes, question_end: int) -> bytes | None:
-        """The folded level: the stored reply with the client's ID and question."""
+    def answer(self, data: bytes, key: bytes, question_end: int, ecs: int = 0) -> bytes | None:
+        """The folded level: the stored reply with the client's ID and question (and ECS
+        address: ``ecs`` as :func:`request_key` gives it)."""
         wire = self._folded.get(key)
         if wire is None:
             self.misses += 1
             return None
         self.hits += 1
+        if ecs:  # stored less the address (``store``): the client's goes at the end
+            return (data[:2] + wire[2:12] + data[12:question_end] + wire[question_end:]
+                    + data[ecs + 8 : ecs + 4 + data[ecs + 3]])
         return data[:2] + wire[2:12] + data[12:question_end] + wire[question_end:]
 
     def store(self, key: bytes, wire: bytes, request: bytes = b"", question_end: int = 0,
-              index: int = 0) -> None:
+              index: int = 0, ecs: int = 0) -> None:
         """Remember ``wire`` under ``key``, and under ``request`` itself (in ``exact[index]``)
         when its name is lowercase. A full level is emptied rather than frozen, so a flood of
-        one-off names cannot keep new questions out until the next snapshot."""
-        _bounded_put(self._folded, key, wire, self.limit)
+        one-off names cannot keep new questions out until the next snapshot.
+
+        For an ECS request (``ecs``: where its option starts) the folded level keeps the reply
+        less the address, and only when the reply ends with the option echoed as it came
+        (scope 0) as the only option: else another client's address could not be put in."""
+        if not ecs:
+            _bounded_put(self._folded, key, wire, self.limit)
+        else:
+            option = subnet_option(request, ecs)
+            if ends_with_option(wire, option):
+                _bounded_put(self._folded, key, wire[: len(wire) + 8 - len(option)], self.limit)
         if request:
             name = request[12 : question_end - 4]  # the name only: type, class are numbers
             if name == name.lower():

@@ -106,21 +106,22 @@ class QueryHandler:
             return routed.replay(data, index, address)
         keyed = request_key(data, tcp, allowed)
         if keyed is not None:
-            reply = self.table.answer(data, keyed[0], keyed[1])
+            key, end, ecs = keyed
+            reply = self.table.answer(data, key, end, ecs)
             if reply is not None:
                 return reply
             if self.negative is not None:
-                reply = self.negative.answer(data, keyed[1], allowed, tcp)
+                reply = self.negative.answer(data, end, allowed, tcp, ecs)
                 if reply is not None:  # counted as the authority stage's NXDOMAIN, as before
-                    self._count(data[keyed[1] - 4] << 8 | data[keyed[1] - 3], 3, "authority")
+                    self._count(data[end - 4] << 8 | data[end - 3], 3, "authority")
                     return reply
             if routed is not None:
-                reply = routed.answer(data, keyed[0], keyed[1], address, port, transport,
-                                      allowed, index)
+                reply = routed.answer(data, key, end, address, port, transport, allowed, index,
+                                      ecs)
                 if reply is not None:
                     return reply
-            if self.recent is not None and allowed:
-                reply = self.recent.answer(data, keyed[0], keyed[1])
+            if self.recent is not None and allowed and not ecs:  # recursion does no ECS
+                reply = self.recent.answer(data, key, end)
                 if reply is not None:
                     return reply
         try:
@@ -133,13 +134,13 @@ class QueryHandler:
         return self._encode_later(query, answer, keyed, data, index)
 
     async def _encode_later(
-        self, query: Query, pending: Awaitable[Answer], keyed: tuple[bytes, int] | None,
+        self, query: Query, pending: Awaitable[Answer], keyed: tuple[bytes, int, int] | None,
         data: bytes, index: int,
     ) -> bytes | None:
         return self._encode(query, await pending, keyed, data, index)
 
     def _encode(
-        self, query: Query, answer: Answer, keyed: tuple[bytes, int] | None, data: bytes,
+        self, query: Query, answer: Answer, keyed: tuple[bytes, int, int] | None, data: bytes,
         index: int,
     ) -> bytes:
         self._count(query.qtype, answer.rcode, answer.stage)
@@ -149,9 +150,11 @@ class QueryHandler:
             log.exception("cannot encode the answer to id=%d %s/%d", query.id, query.qname,
                           query.qtype)
             return codec.encode(query, Answer(rcode=2, stage="encode"))
-        if answer.cacheable and keyed is not None:
-            self.table.store(keyed[0], wire, data, keyed[1], index)
-        elif self.recent is not None and keyed is not None and answer.stage == "recursion":
+        if keyed is None:
+            return wire
+        if answer.cacheable:
+            self.table.store(keyed[0], wire, data, keyed[1], index, keyed[2])
+        elif self.recent is not None and answer.stage == "recursion" and not keyed[2]:
             self.recent.offer(keyed[0], wire, answer, data, keyed[1], index >= 2)
         return wire
 

@@ -4,8 +4,10 @@ A flood of never-repeating names (``<random>.example.test``) misses both levels 
 answer table, which only replays questions seen before. The slow path would decode each
 request, look the name up and render the reply with dnspython; here the same verdict comes
 from sets of lowercase wire names, and the reply is written directly: the header, the
-question as received, the zone's SOA (TTL the SOA minimum, RFC 2308 §3) and the OPT record,
-compressed as dnspython's renderer compresses them, so the bytes are the pipeline's own.
+question as received, the zone's SOA (TTL the SOA minimum, RFC 2308 §3) and the OPT record
+(with the request's ECS option, if any, echoed as it came: scope 0, an NXDOMAIN depends on
+no client), compressed as dnspython's renderer compresses them, so the bytes are the
+pipeline's own.
 
 A name is answered here only when the lookup of ``zone.py`` would say NXDOMAIN: the name
 does not exist (empty non-terminals do), no delegation or DNAME lies above it, and its
@@ -30,6 +32,7 @@ import dns.rdatatype
 
 from resolver.authority.zone import Zone
 from resolver.codec import MIN_UDP_PAYLOAD, OUR_UDP_PAYLOAD, TCP_MAX
+from resolver.fastpath import subnet_option
 
 CHUNK = 5_000  # about 6 ms of the loop per step (1.2 µs a name)
 NS, DNAME, SOA = dns.rdatatype.NS, dns.rdatatype.DNAME, dns.rdatatype.SOA
@@ -110,9 +113,11 @@ def _write_name(out: bytearray, parts: Parts, compress: dict[bytes, int]) -> Non
 
 
 def render(index: ZoneIndex, data: bytes, name: bytes, offsets: list[int], end: int,
-           allowed: bool, tcp: bool) -> bytes | None:
+           allowed: bool, tcp: bool, ecs: int = 0) -> bytes | None:
     """The NXDOMAIN reply to ``data`` as ``codec.encode`` writes it, or None if it would be
-    truncated. ``name`` is the question name lowercased, ``offsets`` where its labels start."""
+    truncated. ``name`` is the question name lowercased, ``offsets`` where its labels start,
+    ``ecs`` where the request's ECS option starts (0: none): an NXDOMAIN does not depend on
+    the client, so the option goes back as it came, scope 0."""
     edns = data[11] == 1
     out = bytearray(data[:2])
     out.append(0x84 | (data[2] & 0x01))  # QR, AA, the client's RD
@@ -138,7 +143,12 @@ def render(index: ZoneIndex, data: bytes, name: bytes, offsets: list[int], end: 
         limit = MIN_UDP_PAYLOAD
     if edns:
         out += _OPT
-        out += b"\x80\x00\x00\x00" if data[end + 7] & 0x80 else b"\x00\x00\x00\x00"
+        if ecs:
+            option = subnet_option(data, ecs)
+            out += b"\x80\x00" if data[end + 7] & 0x80 else b"\x00\x00"
+            out += len(option).to_bytes(2, "big") + option
+        else:
+            out += b"\x80\x00\x00\x00" if data[end + 7] & 0x80 else b"\x00\x00\x00\x00"
     return bytes(out) if len(out) <= limit else None
 
 
@@ -146,8 +156,8 @@ class NegativeAnswers:
     """NXDOMAIN replies for one runtime, over whichever snapshot is current.
 
     ``answer`` takes requests :func:`resolver.fastpath.request_key` accepted (one question,
-    QUERY, EDNS version 0 without options the slow path parses), which is what makes the
-    request's shape as plain as this module assumes.
+    QUERY, EDNS version 0 without options the slow path parses, at most one well-formed ECS
+    option), which is what makes the request's shape as plain as this module assumes.
     """
 
     def __init__(self, current: Callable[[], Any]) -> None:
@@ -167,7 +177,8 @@ class NegativeAnswers:
             if zones.get(zone.origin) is not zone:
                 del self._indexes[key]
 
-    def answer(self, data: bytes, end: int, allowed: bool, tcp: bool) -> bytes | None:
+    def answer(self, data: bytes, end: int, allowed: bool, tcp: bool, ecs: int = 0
+               ) -> bytes | None:
         """The NXDOMAIN reply to a keyed request, or None (not provably one: slow path)."""
         qtype = data[end - 4] << 8 | data[end - 3]
         if end - 16 > _MAX_NAME or qtype in _TRANSFERS:
@@ -201,7 +212,7 @@ class NegativeAnswers:
         for above in range(encloser, depth + 1):
             if name[offsets[above] :] in stops:
                 return None
-        reply = render(index, data, name, offsets[:-1], end, allowed, tcp)
+        reply = render(index, data, name, offsets[:-1], end, allowed, tcp, ecs)
         if reply is not None:
             self.hits += 1
         return reply

@@ -16,7 +16,9 @@ It is only a shortcut in front of the recursion cache, and errs on the side of t
 an entry stops being used one second plus 10 % of its smallest TTL before that TTL runs out
 (so the last stretch of a popular entry goes through the cache, where prefetch sees it);
 answers with an EDE (stale, errors), truncated ones and anything but NOERROR/NXDOMAIN are
-never stored; the table is cleared whenever the zones change.
+never stored; the table is cleared whenever the zones change. Requests with an ECS option are
+neither offered nor looked up (``QueryHandler``): the key holds the ECS prefix, not the
+address, and recursion does no ECS, so they always take the slow path.
 """
 
 from __future__ import annotations

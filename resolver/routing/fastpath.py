@@ -6,13 +6,20 @@ small (one per value, or per healthy subset), so this table keeps one rendered r
 (request shape, outcome) and per query only runs the router's decision, then splices the
 client's ID and question into the stored bytes, exactly as the static table does.
 
-Only plain questions (no ECS: ``request_key`` refuses those) for A/AAAA names bound directly
-to a policy take this path; CNAME chains, wildcards and everything else take the slow path.
+With an ECS option (RFC 7871) the decision is made as the router's ``select`` makes it: for
+the ECS address and source prefix, or for the source address when the prefix is 0. The reply
+echoes the option with the decision's scope as the only option of the OPT record, the last
+record; so a reply is kept per (request shape with the ECS family and prefix, outcome,
+scope), less the address, and each query puts its own address at the end.
+
+Only plain questions (as ``request_key`` accepts them) for A/AAAA names bound directly to a
+policy take this path; CNAME chains, wildcards and everything else take the slow path.
 The table is cleared whenever the snapshot (zones or policies) is replaced.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +29,7 @@ import dns.rdatatype
 
 from resolver import codec
 from resolver.authority.zone import Dynamic, Kind, Zone
+from resolver.fastpath import ends_with_option, subnet_option
 from resolver.model import Answer, Client, Routed
 
 LIMIT = 65536
@@ -36,7 +44,8 @@ class RoutedTable:
     def __init__(self, current: Callable[[], Any]) -> None:
         self._current = current  # -> the runtime snapshot (zones, router)
         self._names: dict[bytes, tuple[Any, ...]] = {}
-        self._wires: dict[tuple[bytes, int, int], tuple[object, bytes]] = {}
+        self._wires: dict[tuple[bytes, int, int, int | None], tuple[object, bytes]] = {}
+        self._subjects: dict[bytes, str] = {}  # ECS family and address -> the router's subject
         self.exact: tuple[dict[bytes, tuple[Any, ...]], ...] = ({}, {}, {}, {})
         self.hits = 0
 
@@ -48,12 +57,14 @@ class RoutedTable:
 
     def replay(self, data: bytes, index: int, address: str) -> bytes:
         """A request already in ``exact[index]``: decide, then splice (no parsing)."""
-        slot, key, end, port, transport, allowed = self.exact[index][data[2:]]
-        return self._reply(slot, data, key, end, address, port, transport, allowed)
+        slot, key, end, port, transport, allowed, ecs, subject = self.exact[index][data[2:]]
+        return self._reply(slot, data, key, end, address, port, transport, allowed, ecs,
+                           subject)
 
     def answer(self, data: bytes, key: bytes, end: int, address: str, port: int,
-               transport: str, allowed: bool, index: int = -1) -> bytes | None:
-        """The reply to a plain request for a routed name, or None (not one: slow path)."""
+               transport: str, allowed: bool, index: int = -1, ecs: int = 0) -> bytes | None:
+        """The reply to a plain request for a routed name, or None (not one: slow path).
+        ``ecs``: where the request's ECS option starts, as ``request_key`` gives it."""
         question = key[: end - 12]
         slot = self._names.get(question)
         if slot is None:
@@ -63,30 +74,60 @@ class RoutedTable:
             self._names[question] = slot
         if not slot:
             return None
+        subject = self._subject(data, ecs) if ecs and data[ecs + 6] else None
         name = data[12 : end - 4]
         if index >= 0 and name == name.lower():
             level = self.exact[index]
             if len(level) >= LIMIT:
                 level.clear()
-            level[data[2:]] = (slot, key, end, port, transport, allowed)
-        return self._reply(slot, data, key, end, address, port, transport, allowed)
+            level[data[2:]] = (slot, key, end, port, transport, allowed, ecs, subject)
+        return self._reply(slot, data, key, end, address, port, transport, allowed, ecs,
+                           subject)
 
     def _reply(self, slot: tuple[Any, ...], data: bytes, key: bytes, end: int, address: str,
-               port: int, transport: str, allowed: bool) -> bytes:
+               port: int, transport: str, allowed: bool, ecs: int, subject: str | None
+               ) -> bytes:
         router, plan, entry, zone = slot
-        routed: Routed = router.decide_plan(plan, entry, address, None)
-        signature = (key, routed.rcode, id(routed.rrset))
+        if subject is None:  # no ECS, or source prefix 0: the source address (Router.select)
+            routed: Routed = router.decide_plan(plan, entry, address, None)
+        else:
+            routed = router.decide_plan(plan, entry, subject, data[ecs + 6])
+        signature = (key, routed.rcode, id(routed.rrset), routed.ecs_scope)
         stored = self._wires.get(signature)
         if stored is not None and stored[0] is routed.rrset:
             wire = stored[1]
         else:
             query = codec.decode(data, Client(address, port, transport), allowed)
             wire = codec.encode(query, _answer(routed, zone))
+            if ecs:
+                option = subnet_option(data, ecs)
+                echo = option[:7] + bytes((routed.ecs_scope or 0,)) + option[8:]
+                if not ends_with_option(wire, echo):
+                    return wire  # not the shape the splice assumes: this reply, not kept
+                wire = wire[: len(wire) + 8 - len(option)]  # the address goes per query
             if len(self._wires) >= LIMIT:
                 self._wires.clear()
             self._wires[signature] = (routed.rrset, wire)
         self.hits += 1
+        if ecs:
+            return (data[:2] + wire[2:12] + data[12:end] + wire[end:]
+                    + data[ecs + 8 : ecs + 4 + data[ecs + 3]])
         return data[:2] + wire[2:12] + data[12:end] + wire[end:]
+
+    def _subject(self, data: bytes, ecs: int) -> str:
+        """The ECS address as the router is given it by the slow path (``ClientSubnet``)."""
+        raw = data[ecs + 5 : ecs + 4 + data[ecs + 3]]  # family (low octet), prefix, scope, address
+        subject = self._subjects.get(raw)
+        if subject is None:
+            address = raw[3:]
+            if raw[0] == 1:
+                subject = str(ipaddress.IPv4Address(address.ljust(4, b"\0")))
+            else:
+                subject = str(ipaddress.IPv6Address(address.ljust(16, b"\0")))
+            if len(self._subjects) >= LIMIT:
+                self._subjects.clear()
+            self._subjects[raw] = subject
+        return subject
 
     def _resolve(self, data: bytes, end: int) -> tuple[Any, ...]:
         qtype = data[end - 4] << 8 | data[end - 3]
@@ -118,8 +159,10 @@ class RoutedTable:
 
 def _answer(routed: Routed, zone: Zone) -> Answer:
     """The Answer the authority stage builds for this outcome (same bytes either way)."""
+    scope = routed.ecs_scope
     if routed.rcode != dns.rcode.NOERROR:
-        return Answer(routed.rcode, True, stage="authority")
+        return Answer(routed.rcode, True, stage="authority", ecs_scope=scope)
     if routed.rrset is None:
-        return Answer(dns.rcode.NOERROR, True, (), (zone.negative_soa(),), stage="authority")
-    return Answer(dns.rcode.NOERROR, True, (routed.rrset,), stage="authority")
+        return Answer(dns.rcode.NOERROR, True, (), (zone.negative_soa(),), ecs_scope=scope,
+                      stage="authority")
+    return Answer(dns.rcode.NOERROR, True, (routed.rrset,), ecs_scope=scope, stage="authority")

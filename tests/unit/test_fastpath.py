@@ -4,6 +4,7 @@ tells apart, and that a replayed answer carries the client's ID and letter case.
 from __future__ import annotations
 
 import struct
+from dataclasses import replace
 
 import dns.edns
 import dns.message
@@ -45,6 +46,21 @@ def test_udp_sizes_that_clamp_alike_share_a_key() -> None:
     assert key(wire(use_edns=0, payload=512)) != key(wire(use_edns=0, payload=1232))
 
 
+def ecs(address: str, prefix: int, name: str = "www.example.test", **kwargs: object) -> bytes:
+    return wire(name, use_edns=0, options=[dns.edns.ECSOption(address, prefix)], **kwargs)
+
+
+def test_ecs_keys_hold_the_family_and_prefix_not_the_address() -> None:
+    assert key(ecs("192.0.2.0", 24)) == key(ecs("198.51.100.0", 24))
+    assert key(ecs("2001:db8:1::", 56)) == key(ecs("2001:db8:2::", 56))
+    assert key(ecs("192.0.2.0", 24)) != key(ecs("192.0.2.0", 25))
+    assert key(ecs("0.0.0.0", 0)) != key(ecs("::", 0))  # the family is echoed
+    assert key(ecs("192.0.2.0", 24)) != key(wire(use_edns=0))
+    keyed = request_key(ecs("192.0.2.0", 24), False, False)
+    assert keyed is not None and keyed[2] == len(ecs("192.0.2.0", 24)) - 11
+    assert request_key(wire(use_edns=0), False, False)[2] == 0  # type: ignore[index]
+
+
 def test_well_formed_cookies_are_keyed() -> None:
     for size in (8, 16, 40):
         cookie = dns.edns.GenericOption(10, bytes(size))
@@ -82,12 +98,29 @@ def _opt(payload: int = 1232, ext: int = 0, version: int = 0, rdata: bytes = b""
     return owner + struct.pack("!HHBBHH", 41, payload, ext, version, 0, len(rdata)) + rdata
 
 
+def _ecs(*options: str) -> bytes:
+    """ECS options (code 8), one per hex string of option data."""
+    return b"".join(struct.pack("!HH", 8, len(bytes.fromhex(h))) + bytes.fromhex(h)
+                    for h in options)
+
+
 PLAIN = wire()
 WITH_ARCOUNT = _with_header(PLAIN, 10, 1)
 
 
 @pytest.mark.parametrize("data", [
-    pytest.param(wire(use_edns=0, options=[dns.edns.ECSOption("10.1.0.0", 16)]), id="ecs"),
+    pytest.param(WITH_ARCOUNT + _opt(rdata=_ecs("0001180ac00102")), id="ecs-scope-16"),
+    pytest.param(WITH_ARCOUNT + _opt(rdata=_ecs("000111000a01c0")), id="ecs-bits-past-17"),
+    pytest.param(WITH_ARCOUNT + _opt(rdata=_ecs("000118000a010200")), id="ecs-address-long"),
+    pytest.param(WITH_ARCOUNT + _opt(rdata=_ecs("000118000a01")), id="ecs-address-short"),
+    pytest.param(WITH_ARCOUNT + _opt(rdata=_ecs("000318000a0102")), id="ecs-family-3"),
+    pytest.param(WITH_ARCOUNT + _opt(rdata=_ecs("000021000a01020380")), id="ecs-srclen-33"),
+    pytest.param(WITH_ARCOUNT + _opt(rdata=_ecs("000281000a01020380")), id="ecs-srclen-129"),
+    pytest.param(WITH_ARCOUNT + _opt(rdata=_ecs("0001")), id="ecs-cut-in-header"),
+    pytest.param(WITH_ARCOUNT + _opt(rdata=_ecs("")), id="ecs-empty"),
+    pytest.param(WITH_ARCOUNT + _opt(rdata=_ecs("000118000a0102", "000118000a0102")),
+                 id="ecs-twice"),
+    pytest.param(WITH_ARCOUNT + _opt(rdata=b"\x00\x08\x00\x07\x00\x01\x18"), id="ecs-overruns"),
     pytest.param(WITH_ARCOUNT + _opt(version=1), id="edns-version-1"),
     pytest.param(WITH_ARCOUNT + _opt(ext=1), id="extended-rcode"),
     pytest.param(WITH_ARCOUNT + _opt(owner=b"\x01x\x00"), id="opt-owner-not-root"),
@@ -208,3 +241,30 @@ def test_table_is_dropped_when_cleared() -> None:
     table.clear()
     ask(handler, wire())
     assert stage.calls == 2
+
+
+class Recursing(Counting):
+    """A recursion stage: answers not cacheable, offered to the recursion replay table."""
+
+    name = "recursion"
+
+    def answer(self, query: Query) -> Answer:
+        return replace(super().answer(query), cacheable=False)
+
+
+def test_recursive_ecs_requests_are_never_replayed() -> None:
+    """Recursion does no ECS: such requests always take the slow path, so a reply made for one
+    client's subnet is never replayed to another's (the recursion replay table keys by shape,
+    not by address)."""
+    from resolver.recursion.wirecache import RecentAnswers
+
+    stage = Recursing()
+    handler = QueryHandler(Pipeline([stage]), RecursionAcl(True, ["127.0.0.0/8"]), AnswerTable())
+    handler.recent = RecentAnswers()
+    ask(handler, wire("www.elsewhere.test", use_edns=0))
+    for query_id, subnet in enumerate(("192.0.2.0", "198.51.100.0", "192.0.2.0"), 1):
+        reply = ask(handler, ecs(subnet, 24, name="www.elsewhere.test", query_id=query_id))
+        assert [o.address for o in reply.options if o.otype == dns.edns.ECS] == [subnet]
+    assert stage.calls == 4 and len(handler.recent) == 1  # only the request without ECS
+    ask(handler, wire("www.elsewhere.test", use_edns=0))
+    assert stage.calls == 4

@@ -194,6 +194,115 @@ def _mixed(name: str) -> str:
     return "".join(c.upper() if i % 2 else c for i, c in enumerate(name))
 
 
+# -- EDNS Client Subnet ------------------------------------------------------------------
+# (first client's subnet, second client's subnet, source prefix): the same family and prefix,
+# another address, so the folded level must put the second client's address in.
+ECS_SUBNETS = {
+    "v4-24": ("192.0.2.0", "198.51.100.0", 24),
+    "v4-32": ("192.0.2.1", "203.0.113.77", 32),
+    "v4-0": ("0.0.0.0", "0.0.0.0", 0),
+    "v4-17": ("198.51.0.0", "198.51.128.0", 17),
+    "v6-56": ("2001:db8:1:200::", "2001:db8:ff:ff00::", 56),
+    "v6-128": ("2001:db8::53", "2001:db8:ffff::1", 128),
+    "v6-0": ("::", "::", 0),
+}
+COOKIE = dns.edns.GenericOption(10, bytes(range(8)))
+# Option data the slow path rejects (FORMERR): none may be answered from a table.
+BAD_ECS = {
+    "scope-16": "0001180ac00002",
+    "bits-past-prefix": "00011100c633c0",
+    "address-too-long": "00011800c0000200",
+    "address-too-short": "00011800c000",
+    "family-3": "00031800c00002",
+    "srclen-33": "00012100c000020180",
+    "srclen-129": "000281002001",
+}
+
+
+def ecs_request(name: str, rdtype: str | int, address: str, prefix: int, query_id: int,
+                cookie: bool = False, **kwargs: object) -> bytes:
+    options: list[dns.edns.Option] = [dns.edns.ECSOption(address, prefix)]
+    if cookie:
+        options.insert(0, COOKIE)  # the ECS option then is not the request's last
+    message = dns.message.make_query(name, rdtype, use_edns=0, options=options,
+                                     **kwargs)  # type: ignore[arg-type]
+    message.id = query_id
+    return message.to_wire()
+
+
+def _compare(handler: QueryHandler, runtime: Runtime, data: bytes, same_case: bool,
+             transport: str = "udp", recursion: bool = False) -> bytes:
+    expected = reference(runtime, data, transport, recursion)
+    got = handler.handle(data, "127.0.0.1", 5300, transport)
+    assert isinstance(got, bytes)
+    assert got == expected if same_case else got.lower() == expected.lower()
+    if transport == "udp":
+        _check_udp_listener(handler, data, expected, same_case)
+    return got
+
+
+@pytest.mark.parametrize("subnet", ECS_SUBNETS)
+@pytest.mark.parametrize(("name", "rdtype"), NAMES)
+def test_ecs_requests_equal_pipeline(runtime: Runtime, name: str, rdtype: str | int,
+                                     subnet: str) -> None:
+    """A reply stored for one client's subnet, replayed to another's: the pipeline's bytes,
+    with the second client's address (and letter case, ID) in them."""
+    first, second, prefix = ECS_SUBNETS[subnet]
+    for transport, recursion in (("udp", False), ("tcp", False), ("udp", True)):
+        handler = make_handler(runtime, recursion)
+        handler.handle(ecs_request(name, rdtype, first, prefix, 1), "127.0.0.1", 5300,
+                       transport)
+        asks = [(name, second, 0xBEEF, False), (name.upper(), first, 0x1234, False),
+                (_mixed(name), second, 7, True), (name, first, 8, True)]
+        for asked, address, query_id, cookie in asks:
+            data = ecs_request(asked, rdtype, address, prefix, query_id, cookie)
+            hits = handler.table.hits
+            got = _compare(handler, runtime, data, asked == name, transport, recursion)
+            if handler.table.hits > hits:
+                reply = dns.message.from_wire(got)
+                echo = [o for o in reply.options if o.otype == dns.edns.ECS]
+                assert [(e.address, e.srclen, e.scopelen) for e in echo] == [
+                    (address, prefix, 0)]
+
+
+def test_ecs_requests_are_served_from_the_table(runtime: Runtime) -> None:
+    handler = make_handler(runtime, False)
+    for name, rdtype in NAMES:
+        handler.handle(ecs_request(name, rdtype, "192.0.2.0", 24, 1), "127.0.0.1", 1, "udp")
+    before = handler.table.hits
+    for name, rdtype in NAMES:
+        handler.handle(ecs_request(name, rdtype, "198.51.100.0", 24, 2), "127.0.0.1", 1, "udp")
+    assert handler.table.hits - before >= len(NAMES) - 3  # AXFR, outside, HTTPS-less misses
+
+
+@pytest.mark.parametrize("bad", BAD_ECS)
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+def test_malformed_ecs_gets_the_pipelines_formerr(runtime: Runtime, bad: str,
+                                                  transport: str) -> None:
+    """With the question already in both levels of the table, from a good ECS request."""
+    handler = make_handler(runtime, False)
+    good = ecs_request("www.example.test", "A", "192.0.2.0", 24, 1)
+    handler.handle(good, "127.0.0.1", 5300, transport)
+    message = dns.message.make_query("www.example.test", "A", use_edns=0,
+                                     options=[dns.edns.GenericOption(8, bytes.fromhex(
+                                         BAD_ECS[bad]))])
+    for query_id in (2, 3):
+        message.id = query_id
+        got = _compare(handler, runtime, message.to_wire(), True, transport)
+        assert got[3] & 0xF == dns.rcode.FORMERR
+
+
+def test_two_ecs_options_get_the_pipelines_formerr(runtime: Runtime) -> None:
+    handler = make_handler(runtime, False)
+    handler.handle(ecs_request("www.example.test", "A", "192.0.2.0", 24, 1), "127.0.0.1",
+                   5300, "udp")
+    option = dns.edns.ECSOption("192.0.2.0", 24)
+    message = dns.message.make_query("www.example.test", "A", use_edns=0,
+                                     options=[option, option])
+    got = _compare(handler, runtime, message.to_wire(), True)
+    assert got[3] & 0xF == dns.rcode.FORMERR
+
+
 def test_most_cases_are_served_from_the_table(runtime: Runtime) -> None:
     """The equivalence above is not vacuous: cacheable answers do hit the table."""
     handler = make_handler(runtime, False)
@@ -238,7 +347,7 @@ def test_udp_listener_replays_recursive_answers_with_ttls_counting_down(
     response.answer.append(dns.rrset.from_text("www.elsewhere.test.", 300, "IN", "A",
                                                "192.0.2.7"))
     wire = response.to_wire()
-    key, end = request_key(data, False, True)  # type: ignore[misc]
+    key, end, _ = request_key(data, False, True)  # type: ignore[misc]
     handler.recent.offer(key, wire, Answer(stage="recursion"), data, end)
     pair = pair_for(handler)
 

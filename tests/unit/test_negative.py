@@ -108,6 +108,14 @@ SHAPES: dict[str, dict[str, object]] = {
     "do-no-rd": {"use_edns": 0, "want_dnssec": True, "flags": 0},
     "cookie": {"use_edns": 0, "options": [dns.edns.GenericOption(10, bytes(range(8)))]},
     "nsid": {"use_edns": 0, "options": [dns.edns.GenericOption(3, b"")]},
+    # ECS: an NXDOMAIN depends on no client, the option goes back as it came (scope 0)
+    "ecs-v4-24": {"use_edns": 0, "options": [dns.edns.ECSOption("192.0.2.0", 24)]},
+    "ecs-v4-17-do": {"use_edns": 0, "want_dnssec": True,
+                     "options": [dns.edns.ECSOption("198.51.128.0", 17)]},
+    "ecs-v6-56": {"use_edns": 0, "options": [dns.edns.ECSOption("2001:db8:1:200::", 56)]},
+    "ecs-v6-0-512": {"use_edns": 0, "payload": 512, "options": [dns.edns.ECSOption("::", 0)]},
+    "ecs-after-cookie": {"use_edns": 0, "options": [
+        dns.edns.GenericOption(10, bytes(range(8))), dns.edns.ECSOption("203.0.113.9", 32)]},
 }
 
 
@@ -179,8 +187,9 @@ def test_negative_equals_pipeline(runtime: Runtime, name: str, shape: str, trans
     answered = compare(runtime, data, transport, recursion)
     expect = NAMES[name]
     if expect == "nx-tcp":  # too long for UDP beside the SOA: the pipeline truncates
-        expect = "nx" if transport == "tcp" or shape in ("edns", "edns-4096-do", "do-no-rd",
-                                                          "cookie", "nsid") else "slow"
+        expect = "nx" if transport == "tcp" or shape in (
+            "edns", "edns-4096-do", "do-no-rd", "cookie", "nsid", "ecs-v4-24", "ecs-v4-17-do",
+            "ecs-v6-56", "ecs-after-cookie") else "slow"
     assert answered == (expect == "nx")
     if answered:
         reply = dns.message.from_wire(make_handler(runtime, recursion, True).handle(
@@ -211,6 +220,16 @@ def test_random_names_in_every_letter_case(runtime: Runtime) -> None:
         shape = rng.choice(list(SHAPES))
         assert compare(runtime, request(name, rng.choice(["A", "AAAA", "MX", "TXT"]), shape,
                                         rng.randrange(65536)))
+
+
+@pytest.mark.parametrize("option", ["0001180ac00002", "00011100c633c0", "00031800c00002",
+                                    "00012100c000020180", "00011800c000"])
+def test_malformed_ecs_gets_formerr_not_nxdomain(runtime: Runtime, option: str) -> None:
+    message = dns.message.make_query("nx.neg.test", "A", use_edns=0, options=[
+        dns.edns.GenericOption(8, bytes.fromhex(option))])
+    assert not compare(runtime, message.to_wire())
+    reply = make_handler(runtime, False, True).handle(message.to_wire(), "127.0.0.1", 53, "udp")
+    assert isinstance(reply, bytes) and reply[3] & 0xF == dns.rcode.FORMERR
 
 
 def test_names_too_long_for_a_name_get_formerr(runtime: Runtime) -> None:

@@ -32,7 +32,7 @@ def test_ttls_count_down_and_the_entry_retires_early() -> None:
     clock = Clock()
     table = RecentAnswers(clock)
     data, wire = _pair(100)
-    key, end = request_key(data, False, True)
+    key, end, _ = request_key(data, False, True)
     table.offer(key, wire, RECURSIVE)
     clock.now += 30.7
     reply = dns.message.from_wire(table.answer(data, key, end))
@@ -47,7 +47,7 @@ def test_ttls_count_down_and_the_entry_retires_early() -> None:
 def test_only_plain_recursive_answers_are_stored() -> None:
     table = RecentAnswers(Clock())
     data, wire = _pair()
-    key, _ = request_key(data, False, True)
+    key, _, _ = request_key(data, False, True)
     table.offer(key, wire, Answer(stage="authority"))
     table.offer(key, wire, Answer(stage="recursion", ede=((3, "stale"),)))
     table.offer(key, wire, Answer(rcode=2, stage="recursion"))
