@@ -120,7 +120,12 @@ def max_size(query: Query) -> int:
         return TCP_MAX
     if query.edns is None:
         return MIN_UDP_PAYLOAD
-    return max(MIN_UDP_PAYLOAD, min(query.edns.payload, OUR_UDP_PAYLOAD))
+    return udp_limit(query.edns.payload)
+
+
+def udp_limit(payload: int) -> int:
+    """The UDP size we answer within for an EDNS ``payload``: at least 512, at most ours."""
+    return max(MIN_UDP_PAYLOAD, min(payload, OUR_UDP_PAYLOAD))
 
 
 def encode(query: Query, answer: Answer) -> bytes:

@@ -25,12 +25,12 @@ question, EDNS options the slow path would parse and might reject) return ``None
 
 from __future__ import annotations
 
-from resolver.codec import MIN_UDP_PAYLOAD, OUR_UDP_PAYLOAD
+from resolver.codec import OUR_UDP_PAYLOAD, udp_limit
 
 _OPT = 41
 _ECS = 8
 _COOKIE = 10
-_OUR_OPT = b"\x00\x00\x29" + OUR_UDP_PAYLOAD.to_bytes(2, "big")  # owner, type, UDP size
+OUR_OPT = b"\x00\x00\x29" + OUR_UDP_PAYLOAD.to_bytes(2, "big")  # owner, type, UDP size
 # Options whose content the slow path parses and may reject (FORMERR): a request carrying one
 # is not keyed, so a malformed one cannot be answered from the table. ECS is checked here
 # byte by byte instead (:func:`_subnet_ok`).
@@ -93,7 +93,7 @@ def request_key(data: bytes, tcp: bool, recursion_allowed: bool
         if pos != opt_end:
             return None
         payload = data[end + 3] << 8 | data[end + 4]
-        payload = max(MIN_UDP_PAYLOAD, min(payload, OUR_UDP_PAYLOAD))
+        payload = udp_limit(payload)
         do = data[end + 7] & 0x80
         shape += b"E" + payload.to_bytes(2, "big") + (b"D" if do else b"-")
         if ecs:
@@ -124,6 +124,24 @@ def subnet_option(data: bytes, ecs: int) -> bytes:
     return data[ecs : ecs + 4 + data[ecs + 3]]
 
 
+def replay(data: bytes, stored: bytes, question_end: int, ecs: int = 0) -> bytes:
+    """A stored reply as the answer to ``data``: the client's ID and question spliced in,
+    and for an ECS request (``ecs``: where its option starts) the client's address appended
+    to a reply stored without one (:func:`without_address`)."""
+    reply = data[:2] + stored[2:12] + data[12:question_end] + stored[question_end:]
+    if ecs:
+        return reply + data[ecs + 8 : ecs + 4 + data[ecs + 3]]
+    return reply
+
+
+def without_address(wire: bytes, echo: bytes) -> bytes | None:
+    """``wire`` less the address of the ECS option ``echo`` it ends with, to be stored for
+    :func:`replay`; None when ``wire`` does not end that way (:func:`ends_with_option`)."""
+    if not ends_with_option(wire, echo):
+        return None
+    return wire[: len(wire) + 8 - len(echo)]
+
+
 def ends_with_option(wire: bytes, option: bytes) -> bool:
     """Whether ``option`` is the only option of the OPT record that ends ``wire`` (as
     ``codec.encode`` writes it: root owner, our UDP size), so a replay may replace its last
@@ -132,7 +150,7 @@ def ends_with_option(wire: bytes, option: bytes) -> bool:
     start = len(wire) - size - 11
     if start < 12 or not wire.endswith(option):
         return False
-    return wire[start : start + 5] == _OUR_OPT and wire[start + 9 : start + 11] == (
+    return wire[start : start + 5] == OUR_OPT and wire[start + 9 : start + 11] == (
         size.to_bytes(2, "big"))
 
 
@@ -167,10 +185,7 @@ class AnswerTable:
             self.misses += 1
             return None
         self.hits += 1
-        if ecs:  # stored less the address (``store``): the client's goes at the end
-            return (data[:2] + wire[2:12] + data[12:question_end] + wire[question_end:]
-                    + data[ecs + 8 : ecs + 4 + data[ecs + 3]])
-        return data[:2] + wire[2:12] + data[12:question_end] + wire[question_end:]
+        return replay(data, wire, question_end, ecs)
 
     def store(self, key: bytes, wire: bytes, request: bytes = b"", question_end: int = 0,
               index: int = 0, ecs: int = 0) -> None:
@@ -181,12 +196,9 @@ class AnswerTable:
         For an ECS request (``ecs``: where its option starts) the folded level keeps the reply
         less the address, and only when the reply ends with the option echoed as it came
         (scope 0) as the only option: else another client's address could not be put in."""
-        if not ecs:
-            _bounded_put(self._folded, key, wire, self.limit)
-        else:
-            option = subnet_option(request, ecs)
-            if ends_with_option(wire, option):
-                _bounded_put(self._folded, key, wire[: len(wire) + 8 - len(option)], self.limit)
+        stored = without_address(wire, subnet_option(request, ecs)) if ecs else wire
+        if stored is not None:
+            _bounded_put(self._folded, key, stored, self.limit)
         if request:
             name = request[12 : question_end - 4]  # the name only: type, class are numbers
             if name == name.lower():

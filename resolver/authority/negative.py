@@ -31,8 +31,8 @@ from typing import Any
 import dns.rdatatype
 
 from resolver.authority.zone import Zone
-from resolver.codec import MIN_UDP_PAYLOAD, OUR_UDP_PAYLOAD, TCP_MAX
-from resolver.fastpath import subnet_option
+from resolver.codec import MIN_UDP_PAYLOAD, TCP_MAX, udp_limit
+from resolver.fastpath import OUR_OPT, subnet_option
 
 CHUNK = 5_000  # about 6 ms of the loop per step (1.2 µs a name)
 NS, DNAME, SOA = dns.rdatatype.NS, dns.rdatatype.DNAME, dns.rdatatype.SOA
@@ -40,7 +40,7 @@ _PASSED_CLASSES = (1, 255)  # IN, ANY: the classes the guard lets through to the
 _TRANSFERS = (251, 252)  # IXFR, AXFR: answered by the guard
 _MAX_NAME = 255  # longer names are FORMERR (dnspython's NameTooLong)
 _COUNTS = b"\x00\x01\x00\x00\x00\x01"  # one question, no answer, one authority record
-_OPT = b"\x00\x00\x29" + OUR_UDP_PAYLOAD.to_bytes(2, "big") + b"\x00\x00"  # then flags, rdlen
+_OPT = OUR_OPT + b"\x00\x00"  # ext-rcode, version; then flags, rdlen
 Parts = tuple[tuple[bytes, bytes], ...]  # (lowercase wire suffix, label as written) per label
 
 
@@ -138,7 +138,7 @@ def render(index: ZoneIndex, data: bytes, name: bytes, offsets: list[int], end: 
         limit = TCP_MAX
     elif edns:
         payload = data[end + 3] << 8 | data[end + 4]
-        limit = max(MIN_UDP_PAYLOAD, min(payload, OUR_UDP_PAYLOAD))
+        limit = udp_limit(payload)
     else:
         limit = MIN_UDP_PAYLOAD
     if edns:

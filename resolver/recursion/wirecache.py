@@ -27,6 +27,7 @@ import struct
 import time
 from collections.abc import Callable
 
+from resolver.fastpath import replay
 from resolver.model import Answer
 
 _OPT = 41
@@ -95,7 +96,7 @@ class RecentAnswers:
             del self._table[key]
             return None
         self.hits += 1
-        out = bytearray(data[:2] + wire[2:12] + data[12:question_end] + wire[question_end:])
+        out = bytearray(replay(data, wire, question_end))
         elapsed = int(now) - int(stored)
         if elapsed:
             for offset, ttl in fields:

@@ -29,7 +29,7 @@ import dns.rdatatype
 
 from resolver import codec
 from resolver.authority.zone import Dynamic, Kind, Zone
-from resolver.fastpath import ends_with_option, subnet_option
+from resolver.fastpath import replay, subnet_option, without_address
 from resolver.model import Answer, Client, Routed
 
 LIMIT = 65536
@@ -102,17 +102,15 @@ class RoutedTable:
             if ecs:
                 option = subnet_option(data, ecs)
                 echo = option[:7] + bytes((routed.ecs_scope or 0,)) + option[8:]
-                if not ends_with_option(wire, echo):
+                stored_wire = without_address(wire, echo)  # the address goes per query
+                if stored_wire is None:
                     return wire  # not the shape the splice assumes: this reply, not kept
-                wire = wire[: len(wire) + 8 - len(option)]  # the address goes per query
+                wire = stored_wire
             if len(self._wires) >= LIMIT:
                 self._wires.clear()
             self._wires[signature] = (routed.rrset, wire)
         self.hits += 1
-        if ecs:
-            return (data[:2] + wire[2:12] + data[12:end] + wire[end:]
-                    + data[ecs + 8 : ecs + 4 + data[ecs + 3]])
-        return data[:2] + wire[2:12] + data[12:end] + wire[end:]
+        return replay(data, wire, end, ecs)
 
     def _subject(self, data: bytes, ecs: int) -> str:
         """The ECS address as the router is given it by the slow path (``ClientSubnet``)."""
