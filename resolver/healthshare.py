@@ -46,7 +46,7 @@ class Leader:
         self._task = asyncio.get_running_loop().create_task(self._resend())
 
     def send(self) -> None:
-        self.channel.send_many(self.followers, HEALTH, (time.time(), self.board.export_state()))
+        self.channel.send_many(self.followers, HEALTH, self.board.export_state())
 
     async def _resend(self) -> None:
         while True:
@@ -70,8 +70,7 @@ class Follower:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.changed.wait(), deadline - time.monotonic())
 
-    def _receive(self, payload: tuple[float, BoardState]) -> None:
-        _, state = payload
+    def _receive(self, state: BoardState) -> None:
         self.board.import_state(state)
         self.heard = {t for t, s in state.targets.items() if s.up is not None}
         self.changed.set()

@@ -106,7 +106,7 @@ class Counters:
 def read_counters(server: Any) -> Counters:
     """This process's counters, from wherever the server's parts keep them (a part that is
     not there, such as recursion when it is off, counts zero)."""
-    udp_hits = sum(_fast_hits(listener) for listener in getattr(server, "udp", ()))
+    udp_hits = sum(listener.fast_hits for listener in getattr(server, "udp", ()))
     table = getattr(server, "table", None)
     recursion = next((s for s in getattr(server, "stages", ())
                       if getattr(s, "name", "") == "recursion"), None)
@@ -121,9 +121,3 @@ def read_counters(server: Any) -> Counters:
         HistogramCounts.of(getattr(scheduler, "durations", None)),
     )
 
-
-def _fast_hits(listener: Any) -> int:
-    """Answers a UDP listener replayed itself (an asyncio transport keeps them on its
-    protocol, ``transport.udp.UdpListener`` on itself)."""
-    get_protocol = getattr(listener, "get_protocol", None)
-    return getattr(get_protocol() if get_protocol else listener, "fast_hits", 0)
